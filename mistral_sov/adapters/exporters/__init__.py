@@ -1,0 +1,21 @@
+"""Policy exporters: one module per format family, each a pure ``render(policy, catalog)``.
+
+``EXPORTERS`` maps a format name (``--format NAME``) to ``module:attribute`` of an object
+implementing ``mistral_sov.ports.Exporter``; they are imported only when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from mistral_sov.ports import Exporter
+
+EXPORTERS: dict[str, str] = {
+    # name: "module:attribute"  (filled by each exporter module's author)
+}
+
+
+def get_exporter(name: str) -> Exporter:
+    module, _, attr = EXPORTERS[name].partition(":")
+    exporter: Exporter = getattr(importlib.import_module(module), attr)
+    return exporter

@@ -1,0 +1,35 @@
+"""Atomic file writes: write a temporary file beside the target, fsync, then rename.
+
+An interrupted write leaves the previous file intact. Text is always written with an
+explicit encoding and line ending (the consumer's), never the platform default.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            Path(tmp).unlink()
+        raise
+
+
+def atomic_write_text(path: Path, text: str, *, encoding: str = "utf-8", newline: str = "\n") -> None:
+    """Write ``text`` (with ``\\n`` line ends) using ``newline`` and ``encoding``."""
+    if newline != "\n":
+        text = text.replace("\r\n", "\n").replace("\n", newline)
+    atomic_write_bytes(path, text.encode(encoding))

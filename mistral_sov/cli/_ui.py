@@ -1,0 +1,116 @@
+"""Terminal output: the only CLI module that imports Rich (lazily).
+
+Colour is off when stdout is not a terminal or NO_COLOR is set. ``emit`` prints data as a
+table, JSON or YAML for every command that has ``-o/--output``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from enum import Enum
+from typing import Any
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+
+
+_state: dict[str, Any] = {"no_color": False}
+
+
+def set_no_color(value: bool) -> None:
+    _state["no_color"] = value
+
+
+def color_enabled(stream: Any = None) -> bool:
+    stream = stream or sys.stdout
+    if _state["no_color"] or os.environ.get("NO_COLOR"):
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    enabled = color_enabled(stream)
+    return Console(
+        file=stream,
+        no_color=not enabled,
+        highlight=False,
+        force_terminal=enabled if enabled else None,
+        color_system="auto" if enabled else None,
+        width=None if enabled else 200,
+        soft_wrap=not enabled,
+    )
+
+
+def echo(text: str = "", *, err: bool = False) -> None:
+    stream = sys.stderr if err else sys.stdout
+    stream.write(text + "\n")
+    stream.flush()
+
+
+def warn(text: str) -> None:
+    echo(text, err=True)
+
+
+def dump_json(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False, default=str)
+
+
+def dump_yaml(data: Any) -> str:
+    import yaml
+
+    return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False))
+
+
+def emit(
+    data: Any,
+    fmt: OutputFormat,
+    *,
+    columns: Sequence[tuple[str, str]] = (),
+    rows: Sequence[Sequence[Any]] | None = None,
+    title: str | None = None,
+) -> None:
+    """Print ``data`` as JSON/YAML, or ``rows`` under ``columns`` (key, header) as a table."""
+    if fmt is OutputFormat.json:
+        echo(dump_json(data))
+        return
+    if fmt is OutputFormat.yaml:
+        echo(dump_yaml(data).rstrip("\n"))
+        return
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for _key, header in columns:
+        table.add_column(header, overflow="fold")
+    if rows is None:
+        rows = [[_cell(item.get(key)) for key, _ in columns] for item in data]
+    for row in rows:
+        table.add_row(*[_cell(c) for c in row])
+    console().print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def print_kv(pairs: Sequence[tuple[str, Any]], title: str | None = None) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False, box=None, padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for key, value in pairs:
+        table.add_row(key, _cell(value))
+    console().print(table)

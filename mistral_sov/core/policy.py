@@ -1,0 +1,400 @@
+"""The policy model (``sovereignty.yaml``) and its semantic checks.
+
+Loading YAML and mapping problems to ``file:line:column`` happens in
+``mistral_sov.adapters.policyfile``; this module is pure: models, defaults, checks.
+Field names may grow, never change (docs/policy.md is the reference).
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mistral_sov.core.catalog import CATEGORIES, Catalog
+from mistral_sov.core.domains import DomainError, covers, is_ip, is_loopback_or_private, normalize_domain
+from mistral_sov.core.places import find_place, place_names
+from mistral_sov.core.zones import COUNTRY_GROUPS, PROVIDERS, cloud_regions, is_country, lookup_region
+
+Action = Literal["allow", "warn", "fail"]
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+DEFAULT_LICENSES = [
+    "apache-2.0",
+    "mit",
+    "bsd-2-clause",
+    "bsd-3-clause",
+    "mpl-2.0",
+    "cc-by-4.0",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=False)
+
+
+class Zones(_Model):
+    allowed_countries: list[str] = Field(default_factory=lambda: ["EU"])
+    allowed_cloud_regions: list[str] = Field(default_factory=list)
+    operator_jurisdictions: dict[str, Action] = Field(default_factory=dict)
+    transit: Literal["strict", "endpoint"] = "strict"
+    unknown_hops: Action = "warn"
+
+
+class Vantage(_Model):
+    city: str | None = None
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+
+
+class Endpoint(_Model):
+    name: str = Field(pattern=NAME_PATTERN)
+    url: str = Field(max_length=2048)
+    region: str | None = None
+    private_link: bool = False
+    description: str = Field(default="", max_length=1000)
+
+    @property
+    def host(self) -> str:
+        return (urlsplit(self.url).hostname or "").lower()
+
+    @property
+    def port(self) -> int:
+        parts = urlsplit(self.url)
+        return parts.port or (443 if parts.scheme == "https" else 80)
+
+
+class Blocking(_Model):
+    catalog: Literal["all", "none"] | list[str] = "all"
+    extra_domains: list[str] = Field(default_factory=list)
+    exceptions: list[str] = Field(default_factory=list)
+
+
+class Browsers(_Model):
+    edge: bool = True
+    chrome: bool = True
+    firefox: bool = True
+    disable_builtin_ai: bool = True
+
+
+class WindowsSettings(_Model):
+    disable_copilot: bool = True
+    disable_recall: bool = True
+
+
+class LocalModel(_Model):
+    name: str = Field(pattern=NAME_PATTERN)
+    sha256: str
+    license: str = Field(min_length=1, max_length=100)
+    file: str | None = Field(default=None, max_length=4096)
+
+
+class LocalInference(_Model):
+    enforce_local_only: bool = False
+    models: list[LocalModel] = Field(default_factory=list)
+    allowed_licenses: list[str] = Field(default_factory=lambda: list(DEFAULT_LICENSES))
+    daily_quota: int = Field(default=1000, ge=1, le=100_000_000)
+    rate_limit_per_minute: int = Field(default=60, ge=1, le=1_000_000)
+    max_tokens: int = Field(default=2048, ge=1, le=1_000_000)
+    audit_log: str | None = None
+    log_prompts: bool = False
+
+
+class Policy(_Model):
+    version: Literal[1]
+    organization: str = Field(min_length=1, max_length=200)
+    zones: Zones = Field(default_factory=Zones)
+    vantage: Vantage | None = None
+    endpoints: list[Endpoint] = Field(default_factory=list)
+    blocking: Blocking = Field(default_factory=Blocking)
+    browsers: Browsers = Field(default_factory=Browsers)
+    windows: WindowsSettings = Field(default_factory=WindowsSettings)
+    local_inference: LocalInference = Field(default_factory=LocalInference)
+
+    def endpoint(self, name: str) -> Endpoint | None:
+        return next((e for e in self.endpoints if e.name == name), None)
+
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A problem found by the semantic checks, addressed by its path in the policy tree."""
+
+    path: Path_
+    message: str
+    hint: str = ""
+    severity: str = "error"
+
+    @property
+    def field(self) -> str:
+        return dotted(self.path)
+
+
+def dotted(path: Path_) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    """A 'did you mean' hint, or ''."""
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean '{match[0]}'?" if match else ""
+
+
+def model_fields_at(path: Path_) -> list[str]:
+    """Field names of the model found at ``path`` in the policy tree (for 'did you mean')."""
+    model: Any = Policy
+    for part in path:
+        if isinstance(part, int):
+            continue
+        fields = getattr(model, "model_fields", None)
+        if not fields or part not in fields:
+            return []
+        annotation = fields[part].annotation
+        model = _model_in(annotation)
+        if model is None:
+            return []
+    return list(getattr(model, "model_fields", {}))
+
+
+def _model_in(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def normalize_url(url: str) -> tuple[str, list[tuple[str, str, str]]]:
+    """Check an endpoint URL; return (normalised URL, [(severity, message, hint)])."""
+    notes: list[tuple[str, str, str]] = []
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        return url, [("error", f"'{url}' is not a valid URL ({exc})", "write e.g. https://ai.example.eu")]
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        return url, [
+            ("error", f"'{url}' is not an https URL", "write the full URL, e.g. https://mistral.example.eu")
+        ]
+    host = parts.hostname or ""
+    if not host:
+        return url, [("error", f"'{url}' has no host name", "write e.g. https://mistral.example.eu")]
+    if parts.username or parts.password:
+        return url, [("error", "credentials in the URL", "remove 'user:password@'; keys never go in policy")]
+    if is_ip(host):
+        ascii_host = str(ipaddress.ip_address(host))
+    elif host == "localhost":
+        ascii_host = host
+    else:
+        try:
+            ascii_host = normalize_domain(host)
+        except DomainError as exc:
+            return url, [("error", str(exc), exc.hint)]
+    if parts.scheme == "http":
+        if is_loopback_or_private(ascii_host):
+            notes.append(
+                (
+                    "warning",
+                    f"'{url}' uses plain http",
+                    "acceptable only on loopback or a private network; prefer https",
+                )
+            )
+        else:
+            notes.append(
+                (
+                    "error",
+                    f"'{url}' uses plain http on a public host",
+                    "use https: prompts would cross the network unencrypted",
+                )
+            )
+    if parts.query or parts.fragment:
+        notes.append(("error", "the URL has a query or fragment", "write only scheme, host, port and path"))
+    netloc = f"[{ascii_host}]" if ":" in ascii_host else ascii_host
+    if port:
+        netloc += f":{port}"
+    path = parts.path.rstrip("/")
+    return f"{parts.scheme}://{netloc}{path}", notes
+
+
+def check_policy(policy: Policy, catalog: Catalog | None) -> list[Issue]:
+    """Semantic checks beyond the schema. Normalises domains and URLs in place."""
+    issues: list[Issue] = []
+    add = issues.append
+
+    # --- zones
+    for i, code in enumerate(policy.zones.allowed_countries):
+        if code in COUNTRY_GROUPS:
+            continue
+        if not is_country(code):
+            hint = (
+                f"write '{code.upper()}': country codes are upper case"
+                if is_country(code.upper())
+                else "use an ISO 3166-1 alpha-2 code such as DE, or the groups EU / EEA"
+            )
+            add(Issue(("zones", "allowed_countries", i), f"unknown country code '{code}'", hint))
+    for code in policy.zones.operator_jurisdictions:
+        if not is_country(code) and code not in COUNTRY_GROUPS:
+            add(
+                Issue(
+                    ("zones", "operator_jurisdictions", code),
+                    f"unknown country code '{code}'",
+                    "keys are ISO 3166-1 alpha-2 codes of an operator's parent company, e.g. US or CN",
+                )
+            )
+    known_regions = cloud_regions()
+    for i, key in enumerate(policy.zones.allowed_cloud_regions):
+        issue = _check_region(key, ("zones", "allowed_cloud_regions", i), known_regions)
+        if issue:
+            add(issue)
+
+    # --- vantage
+    if policy.vantage is not None:
+        v = policy.vantage
+        if v.city is not None and (v.lat is not None or v.lon is not None):
+            add(Issue(("vantage",), "give either city or lat/lon, not both", "remove one of them"))
+        elif v.city is not None:
+            if find_place(v.city) is None:
+                add(
+                    Issue(
+                        ("vantage", "city"),
+                        f"unknown city '{v.city}'",
+                        suggest(v.city, place_names()) or "use {lat: 50.11, lon: 8.68} for other places",
+                    )
+                )
+        elif v.lat is None or v.lon is None:
+            add(Issue(("vantage",), "vantage needs a city, or both lat and lon", "e.g. {city: Frankfurt}"))
+
+    # --- endpoints
+    seen: dict[str, int] = {}
+    for i, ep in enumerate(policy.endpoints):
+        if ep.name in seen:
+            add(
+                Issue(
+                    ("endpoints", i, "name"),
+                    f"duplicate endpoint name '{ep.name}' (first used by endpoint #{seen[ep.name] + 1})",
+                    "give every endpoint a unique name",
+                )
+            )
+        else:
+            seen[ep.name] = i
+        ep.url, notes = normalize_url(ep.url)
+        for severity, message, hint in notes:
+            add(Issue(("endpoints", i, "url"), message, hint, severity))
+        if ep.region is not None:
+            issue = _check_region(ep.region, ("endpoints", i, "region"), known_regions)
+            if issue:
+                add(issue)
+            elif policy.zones.allowed_cloud_regions and ep.region not in policy.zones.allowed_cloud_regions:
+                add(
+                    Issue(
+                        ("endpoints", i, "region"),
+                        f"region '{ep.region}' is not in zones.allowed_cloud_regions",
+                        "add it there, or correct the endpoint's region",
+                    )
+                )
+
+    # --- blocking
+    if isinstance(policy.blocking.catalog, list):
+        for i, cat in enumerate(policy.blocking.catalog):
+            if cat not in CATEGORIES:
+                add(
+                    Issue(
+                        ("blocking", "catalog", i),
+                        f"unknown category '{cat}'",
+                        suggest(cat, CATEGORIES) or f"categories: {', '.join(CATEGORIES)}; or write 'all'",
+                    )
+                )
+    for field_name in ("extra_domains", "exceptions"):
+        values: list[str] = getattr(policy.blocking, field_name)
+        firsts: dict[str, int] = {}
+        for i, raw in enumerate(values):
+            try:
+                values[i] = normalize_domain(raw)
+            except DomainError as exc:
+                add(Issue(("blocking", field_name, i), str(exc), exc.hint))
+                continue
+            if values[i] in firsts:
+                add(
+                    Issue(
+                        ("blocking", field_name, i),
+                        f"'{values[i]}' is listed twice",
+                        "remove the duplicate",
+                        "warning",
+                    )
+                )
+            firsts.setdefault(values[i], i)
+
+    # --- local models
+    names: set[str] = set()
+    allowed = {lic.lower() for lic in policy.local_inference.allowed_licenses}
+    for i, model in enumerate(policy.local_inference.models):
+        if not SHA256_RE.match(model.sha256):
+            fixed = model.sha256.strip().lower()
+            hint = (
+                "write the hash in lower case"
+                if SHA256_RE.match(fixed)
+                else "64 hexadecimal characters, as printed by `mistral-sov local models show NAME`"
+            )
+            add(Issue(("local_inference", "models", i, "sha256"), "malformed SHA-256", hint))
+        if model.name in names:
+            add(Issue(("local_inference", "models", i, "name"), f"duplicate model name '{model.name}'",
+                      "give every model a unique name"))
+        names.add(model.name)
+        if model.license.lower() not in allowed:
+            add(
+                Issue(
+                    ("local_inference", "models", i, "license"),
+                    f"licence '{model.license}' is not in local_inference.allowed_licenses",
+                    "add the SPDX id to allowed_licenses after legal review, or remove the model",
+                )
+            )
+
+    # --- approved endpoints the block list would block
+    if catalog is not None and not any(i.severity == "error" and i.path[0] == "blocking" for i in issues):
+        from mistral_sov.core.rules import effective_rules
+
+        rules = effective_rules(policy, catalog)
+        for i, ep in enumerate(policy.endpoints):
+            hit = rules.block_rule_for(ep.host)
+            if hit is not None and not any(covers(exc, ep.host) for exc in policy.blocking.exceptions):
+                add(
+                    Issue(
+                        ("endpoints", i, "url"),
+                        f"approved endpoint '{ep.name}' would be blocked by {hit.describe()}",
+                        f"add '{ep.host}' to blocking.exceptions, or remove the block rule",
+                    )
+                )
+    return issues
+
+
+def _check_region(key: str, path: Path_, known: dict[str, Any]) -> Issue | None:
+    if lookup_region(key) is not None and key == key.lower():
+        return None
+    provider, _, name = key.partition(":")
+    if provider not in PROVIDERS or not name:
+        return Issue(
+            path,
+            f"'{key}' is not a cloud region",
+            "write provider:region with provider one of azure, aws, gcp, oci, e.g. azure:germanywestcentral",
+        )
+    if key != key.lower() and lookup_region(key) is not None:
+        return Issue(path, f"'{key}' must be lower case", f"write '{key.lower()}'")
+    same = [k.split(":", 1)[1] for k in known if k.startswith(provider + ":")]
+    return Issue(
+        path,
+        f"unknown {provider} region '{name}'",
+        suggest(name, same) or f"see `mistral-sov policy regions {provider}` for the known names",
+    )

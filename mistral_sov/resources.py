@@ -1,0 +1,71 @@
+"""The one way to read shipped data (``templates/``): catalog, ADML strings, CI templates,
+example policies. Installed wheels carry it as ``mistral_sov/_templates``; a source checkout
+reads ``templates/`` at the repository root; ``--templates-dir`` / ``MISTRAL_SOV_TEMPLATES``
+override both."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mistral_sov.errors import InputError, Location
+
+if TYPE_CHECKING:
+    from mistral_sov.core.catalog import Catalog
+
+_override: Path | None = None
+
+
+def set_templates_dir(path: Path | None) -> None:
+    global _override
+    _override = path
+    load_catalog.cache_clear()
+
+
+def templates_dir() -> Path:
+    if _override is not None:
+        return _override
+    env = os.environ.get("MISTRAL_SOV_TEMPLATES")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parent
+    installed = here / "_templates"
+    if installed.is_dir():
+        return installed
+    return here.parent / "templates"
+
+
+def path(relative: str) -> Path:
+    """Absolute path of a shipped file, e.g. ``path('catalog/services.yaml')``."""
+    target = templates_dir().joinpath(*relative.split("/"))
+    if not target.exists():
+        raise InputError(
+            f"shipped data file '{relative}' is missing from {templates_dir()}",
+            hint="reinstall mistral-sov, or fix --templates-dir",
+            location=Location(str(target)),
+        )
+    return target
+
+
+def read_text(relative: str) -> str:
+    return path(relative).read_text(encoding="utf-8")
+
+
+def read_bytes(relative: str) -> bytes:
+    return path(relative).read_bytes()
+
+
+@cache
+def load_catalog() -> Catalog:
+    """The AI-service catalog, validated; errors name file:line:column."""
+    from mistral_sov.adapters.located import validate_located
+    from mistral_sov.core.catalog import Catalog
+    from mistral_sov.yamlsrc import decode, load_yaml
+
+    file = path("catalog/services.yaml")
+    doc = load_yaml(decode(file.read_bytes(), str(file)), str(file))
+    if isinstance(doc.data, dict) and "updated" in doc.data:
+        doc.data["updated"] = str(doc.data["updated"])
+    return validate_located(Catalog, doc)
