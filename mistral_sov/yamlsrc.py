@@ -43,6 +43,10 @@ class LocatedDoc:
     text: str
     values: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    # character offsets into ``text``: where each value starts and ends, and whether a
+    # collection is written in flow style ([a, b] / {k: v}); used for in-place edits
+    spans: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    flow: dict[Path_, bool] = field(default_factory=dict)
 
     def where(self, path: Path_, *, key: bool = False) -> Location:
         """The location of ``path``; falls back to the nearest enclosing node."""
@@ -90,7 +94,7 @@ def decode(data: bytes, file: str) -> str:
 
 
 class _Frame:
-    __slots__ = ("anchor", "container", "is_map", "key", "key_mark", "mark", "path", "size")
+    __slots__ = ("anchor", "container", "is_map", "key", "key_mark", "last_end", "mark", "path", "size")
 
     def __init__(self, container: Any, is_map: bool, path: Path_, anchor: str | None, mark: Any) -> None:
         self.container = container
@@ -101,6 +105,7 @@ class _Frame:
         self.key: Any = _NO_KEY
         self.key_mark: Any = None
         self.size = 1
+        self.last_end = mark.index
 
 
 _NO_KEY = object()
@@ -121,7 +126,7 @@ def load_yaml(text: str, file: str) -> LocatedDoc:
     documents = 0
     root_set = False
 
-    def attach(value: Any, size: int, mark: Any) -> None:
+    def attach(value: Any, size: int, mark: Any, end: int) -> None:
         nonlocal root_set
         if not stack:
             doc.data = value
@@ -129,6 +134,7 @@ def load_yaml(text: str, file: str) -> LocatedDoc:
             return
         top = stack[-1]
         top.size += size
+        top.last_end = max(top.last_end, end)
         if top.is_map:
             if top.key is _NO_KEY:
                 if not isinstance(value, str) or isinstance(value, bool):
@@ -185,6 +191,7 @@ def load_yaml(text: str, file: str) -> LocatedDoc:
                 is_map = isinstance(event, ev.MappingStartEvent)
                 path = child_path()
                 frame = _Frame({} if is_map else [], is_map, path, event.anchor, mark)
+                doc.flow[path] = bool(event.flow_style)
                 if not (stack and stack[-1].is_map and stack[-1].key == "<<"):
                     doc.values[path] = (mark.line + 1, mark.column + 1)
                 if event.anchor:
@@ -197,7 +204,9 @@ def load_yaml(text: str, file: str) -> LocatedDoc:
                     raise _error(file, mark, "mapping key without a value", "add a value")
                 if frame.anchor:
                     anchors[frame.anchor] = (frame.container, frame.size, True)
-                attach(frame.container, frame.size, frame.mark)
+                end = event.end_mark.index if doc.flow.get(frame.path) else frame.last_end
+                doc.spans[frame.path] = (frame.mark.index, end)
+                attach(frame.container, frame.size, frame.mark, end)
             elif isinstance(event, ev.ScalarEvent):
                 check_tag(event.tag, mark)
                 tag = event.tag
@@ -218,7 +227,9 @@ def load_yaml(text: str, file: str) -> LocatedDoc:
                 if event.anchor:
                     anchors[event.anchor] = (value, 1, True)
                 total += 1
-                attach(value, 1, mark)
+                if stack and not (stack[-1].is_map and stack[-1].key is _NO_KEY):
+                    doc.spans[child_path()] = (mark.index, event.end_mark.index)
+                attach(value, 1, mark, event.end_mark.index)
             elif isinstance(event, ev.AliasEvent):
                 if event.anchor not in anchors:
                     raise _error(file, mark, f"unknown alias '*{event.anchor}'", "define the anchor first")
@@ -232,7 +243,7 @@ def load_yaml(text: str, file: str) -> LocatedDoc:
                                  "this looks like a YAML alias bomb; write the values out")
                 if stack and not (stack[-1].is_map and stack[-1].key is _NO_KEY):
                     doc.values[child_path()] = (mark.line + 1, mark.column + 1)
-                attach(value, size, mark)
+                attach(value, size, mark, event.end_mark.index)
             if total > MAX_NODES:
                 raise _error(file, mark, f"the document has more than {MAX_NODES} values",
                              "split the file")

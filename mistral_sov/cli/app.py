@@ -83,7 +83,10 @@ def _print_error(exc: MistralSovError) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and translate every outcome into an exit code."""
-    import click
+    try:  # Typer >= 0.26 vendors Click as typer._click
+        from typer._click import exceptions as click_exc
+    except ImportError:  # pragma: no cover - older Typer
+        from click import exceptions as click_exc  # type: ignore[no-redef]
 
     if "--debug" in (argv if argv is not None else sys.argv[1:]):
         _debug["on"] = True
@@ -97,12 +100,15 @@ def main(argv: list[str] | None = None) -> None:
             raise
         _print_error(exc)
         code = int(exc.exit_status)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         code = exc.exit_code
-    except click.ClickException as exc:
+    except click_exc.NoArgsIsHelpError as exc:
         exc.show()
         code = ExitStatus.USAGE
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except click_exc.ClickException as exc:
+        exc.show()
+        code = ExitStatus.USAGE
+    except (typer.Abort, KeyboardInterrupt):
         sys.stderr.write("interrupted\n")
         code = ExitStatus.INTERRUPTED
     except BrokenPipeError:
