@@ -1,3 +1,4 @@
+# mypy: disable-error-code="union-attr,arg-type"
 """Location-aware, hostile-input-safe YAML loading.
 
 PyYAML's event stream (libyaml when available) is turned into plain Python values by an
@@ -117,7 +118,7 @@ def load_yaml(text: str, file: str) -> LocatedDoc:
     from yaml import events as ev
 
     loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    resolver = yaml.resolver.Resolver()
+    resolver: Any = yaml.resolver.Resolver()
     constructor = yaml.constructor.SafeConstructor()
     doc = LocatedDoc(None, file, text)
     stack: list[_Frame] = []
@@ -170,7 +171,8 @@ def load_yaml(text: str, file: str) -> LocatedDoc:
             raise _error(file, mark, f"unsupported YAML tag '{tag}'", "remove the tag: plain values are enough")
 
     try:
-        for event in yaml.parse(text, Loader=loader_cls):
+        for raw_event in yaml.parse(text, Loader=loader_cls):
+            event: Any = raw_event
             if isinstance(event, ev.DocumentStartEvent):
                 documents += 1
                 if documents > 1:

@@ -65,7 +65,11 @@ def check(
         except FilterError as exc:
             raise InputError(str(exc), hint=exc.hint, field="URL") from None
         rule = decision.filter.data if decision.filter else None
-        entry: dict[str, object] = {"url": url, "status": decision.status, "filter": decision.filter.text if decision.filter else None}
+        entry: dict[str, object] = {
+            "url": url,
+            "status": decision.status,
+            "filter": decision.filter.text if decision.filter else None,
+        }
         if isinstance(rule, BlockRule):
             entry.update(
                 reason=rule.describe(),
@@ -114,13 +118,13 @@ def add(
 ) -> None:
     """Approve an endpoint: append it to the policy, keeping comments and formatting."""
     import re
+    from urllib.parse import urlsplit
 
     from mistral_sov.adapters.policyedit import add_list_item
     from mistral_sov.cli._ui import echo
     from mistral_sov.cli.common import load_policy
     from mistral_sov.core.policy import normalize_url
     from mistral_sov.errors import InputError
-    from urllib.parse import urlsplit
 
     loaded = load_policy(policy)
     normalized, notes = normalize_url(url)
