@@ -6,6 +6,7 @@ and the fix; errors raise PolicyError (exit 2), warnings are returned.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -56,6 +57,18 @@ def read_policy_bytes(path: Path) -> bytes:
 
 def parse_policy(data: bytes, file: str, catalog: Catalog | None) -> LoadedPolicy:
     """Validate policy bytes fully; raise PolicyError listing every error."""
+    # Loading builds many small objects and frees none: the cyclic GC only costs time here
+    # (about 20 % on a 100,000-domain policy), so it is paused for the duration.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse_policy(data, file, catalog)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parse_policy(data: bytes, file: str, catalog: Catalog | None) -> LoadedPolicy:
     doc = load_yaml(decode(data, file), file)
     if not isinstance(doc.data, dict):
         raise PolicyError(

@@ -6,6 +6,7 @@ import ipaddress
 import re
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_ASCII_NAME = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
 MAX_NAME = 253
 
 
@@ -39,6 +40,14 @@ def normalize_domain(text: str) -> str:
         )
     if raw.endswith("."):
         raw = raw[:-1]
+    if raw.isascii():
+        lowered = raw.lower()
+        # fast path: plain LDH names are already in their IDNA form (UTS #46 only lower-cases
+        # ASCII); labels with '--' in positions 3-4 (punycode "xn--" and reserved forms) still
+        # go through the full IDNA check below
+        if _ASCII_NAME.match(lowered) and not any(lbl[2:4] == "--" for lbl in lowered.split(".")):
+            validate_ascii_domain(lowered)
+            return lowered
     try:
         ascii_name = idna.encode(raw, uts46=True, transitional=False).decode("ascii")
     except (idna.IDNAError, UnicodeError) as exc:
