@@ -1,0 +1,1 @@
+"""ADMX/ADML tooling (the linter used by ``policy lint-admx`` and the CI gate)."""

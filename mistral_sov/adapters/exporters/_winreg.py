@@ -1,0 +1,285 @@
+"""The Windows registry view of a policy, and its three encodings.
+
+``registry_settings(policy, catalog)`` is the one list of registry values that the GPO
+(Registry.pol, .reg) and Intune (detection/remediation scripts) outputs carry, so they can
+never disagree. Encoders here are written by hand against the formats' specifications and
+proven in the tests by independent consumers (Samba's MS-GPREG NDR parser for Registry.pol,
+a .reg parser and golden files for .reg):
+
+- ``encode_registry_pol``: MS-GPREG §2.2.1 (``PReg`` v1, UTF-16LE, NUL-terminated names);
+- ``encode_reg``: ``Windows Registry Editor Version 5.00`` (UTF-16LE with BOM, CRLF).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Literal
+
+from mistral_sov.core.catalog import Catalog
+from mistral_sov.core.policy import Policy
+from mistral_sov.core.rules import effective_rules
+from mistral_sov.errors import InputError
+
+Scope = Literal["Machine", "User"]
+
+OUR_KEY = r"Software\Policies\Mistral AI\Sovereign"
+EDGE_KEY = r"Software\Policies\Microsoft\Edge"
+CHROME_KEY = r"Software\Policies\Google\Chrome"
+FIREFOX_KEY = r"Software\Policies\Mozilla\Firefox"
+WINDOWS_AI_KEY = r"Software\Policies\Microsoft\Windows\WindowsAI"
+COPILOT_KEY = r"Software\Policies\Microsoft\Windows\WindowsCopilot"
+
+# Edge and Chrome ignore URL-list entries past the 1000th (policy-formats.md §4).
+MAX_URL_LIST = 1000
+# Loopback entries that stay reachable when local-only inference is enforced.
+LOOPBACK_ALLOW = ("127.0.0.1", "localhost")
+
+REG_SZ = 1
+REG_DWORD = 4
+
+HIVES: dict[str, str] = {"Machine": "HKEY_LOCAL_MACHINE", "User": "HKEY_CURRENT_USER"}
+
+
+@dataclass(frozen=True)
+class RegValue:
+    """One value: REG_SZ (``str`` data) or REG_DWORD (``int`` data)."""
+
+    scope: Scope
+    key: str
+    name: str
+    data: str | int
+
+    @property
+    def type(self) -> int:
+        return REG_DWORD if isinstance(self.data, int) else REG_SZ
+
+
+@dataclass(frozen=True)
+class RegList:
+    """A key whose values are replaced as a whole (Group Policy writes ``**delvals.`` first).
+
+    ``named``: value names carry meaning (endpoint or model names); otherwise the names are
+    ``1``, ``2``, … and a consumer compares the data as a set."""
+
+    scope: Scope
+    key: str
+    values: tuple[tuple[str, str], ...]
+    named: bool = False
+
+
+Setting = RegValue | RegList
+
+
+def numbered(items: list[str]) -> tuple[tuple[str, str], ...]:
+    return tuple((str(i), item) for i, item in enumerate(items, start=1))
+
+
+def browser_lists(policy: Policy, catalog: Catalog) -> tuple[list[str], list[str]]:
+    """(URLBlocklist, URLAllowlist) entries for Edge and Chrome.
+
+    With ``local_inference.enforce_local_only`` the allow list holds only loopback entries:
+    approved remote endpoints are then *not* allow-listed (users may use only the local model);
+    their hosts are still excluded from the block list unless a block rule covers them."""
+    local_only = policy.local_inference.enforce_local_only
+    if local_only and policy.blocking.catalog != "all":
+        # Local-only inference blocks every public AI service, whatever blocking.catalog says.
+        blocking = policy.blocking.model_copy(update={"catalog": "all"})
+        policy = policy.model_copy(update={"blocking": blocking})
+    rules = effective_rules(policy, catalog)
+    block = list(rules.block_domains)
+    if local_only:
+        allow = list(LOOPBACK_ALLOW)
+        for ep in policy.endpoints:
+            if ep.host and ep.host not in LOOPBACK_ALLOW and ep.host not in block:
+                block.append(ep.host)
+    else:
+        allow = rules.allow_domains
+    for name, entries in (("URLBlocklist", block), ("URLAllowlist", allow)):
+        if len(entries) > MAX_URL_LIST:
+            raise InputError(
+                f"the browser {name} would have {len(entries)} entries; Edge and Chrome ignore "
+                f"every entry past the {MAX_URL_LIST}th",
+                hint="narrow blocking.catalog to some categories, or enforce the block list with the "
+                "DNS (rpz, unbound, dnsmasq) or PAC formats: `mistral-sov policy export --format dns "
+                "--format pac`",
+                field="blocking",
+            )
+    return block, allow
+
+
+def blocks_public_ai(policy: Policy) -> bool:
+    return (
+        policy.blocking.catalog != "none"
+        or bool(policy.blocking.extra_domains)
+        or policy.local_inference.enforce_local_only
+    )
+
+
+def registry_settings(policy: Policy, catalog: Catalog) -> list[Setting]:
+    """Every registry value the policy asks for, in a stable order."""
+    out: list[Setting] = []
+    m: Scope = "Machine"
+
+    # --- our own keys (MistralSov.admx writes exactly these)
+    out.append(RegList(m, OUR_KEY + r"\ApprovedEndpoints", tuple((e.name, e.url) for e in policy.endpoints), True))
+    if policy.endpoints:
+        out.append(RegValue(m, OUR_KEY, "DefaultEndpoint", policy.endpoints[0].url))
+    out.append(RegList(m, OUR_KEY + r"\AllowedRegions", numbered(list(policy.zones.allowed_cloud_regions))))
+    out.append(RegValue(m, OUR_KEY, "EnforceLocalOnly", int(policy.local_inference.enforce_local_only)))
+    out.append(RegValue(m, OUR_KEY, "BlockPublicAI", int(blocks_public_ai(policy))))
+    out.append(
+        RegList(
+            m,
+            OUR_KEY + r"\ApprovedModels",
+            tuple((model.name, model.sha256) for model in policy.local_inference.models),
+            True,
+        )
+    )
+
+    # --- browsers
+    block, allow = browser_lists(policy, catalog)
+    ai_off = policy.browsers.disable_builtin_ai
+    if policy.browsers.edge:
+        out.append(RegList(m, EDGE_KEY + r"\URLBlocklist", numbered(block)))
+        out.append(RegList(m, EDGE_KEY + r"\URLAllowlist", numbered(allow)))
+        out.append(RegValue(m, EDGE_KEY, "DnsOverHttpsMode", "off"))
+        if ai_off:
+            for name, value in (
+                ("HubsSidebarEnabled", 0),
+                ("CopilotPageContext", 0),
+                ("EdgeEntraCopilotPageContext", 0),
+                ("GenAILocalFoundationalModelSettings", 1),
+                ("BuiltInAIAPIsEnabled", 0),
+            ):
+                out.append(RegValue(m, EDGE_KEY, name, value))
+    if policy.browsers.chrome:
+        out.append(RegList(m, CHROME_KEY + r"\URLBlocklist", numbered(block)))
+        out.append(RegList(m, CHROME_KEY + r"\URLAllowlist", numbered(allow)))
+        out.append(RegValue(m, CHROME_KEY, "DnsOverHttpsMode", "off"))
+        if ai_off:
+            for name, value in (
+                ("GenAiDefaultSettings", 2),
+                ("GeminiSettings", 1),
+                ("GenAILocalFoundationalModelSettings", 1),
+            ):
+                out.append(RegValue(m, CHROME_KEY, name, value))
+    if policy.browsers.firefox:
+        out.append(RegValue(m, FIREFOX_KEY + r"\DNSOverHTTPS", "Enabled", 0))
+        out.append(RegValue(m, FIREFOX_KEY + r"\DNSOverHTTPS", "Locked", 1))
+        if ai_off:
+            out.append(RegValue(m, FIREFOX_KEY + r"\GenerativeAI", "Enabled", 0))
+
+    # --- Windows
+    if policy.windows.disable_recall:
+        out.append(RegValue(m, WINDOWS_AI_KEY, "DisableAIDataAnalysis", 1))
+        out.append(RegValue(m, WINDOWS_AI_KEY, "AllowRecallEnablement", 0))
+        out.append(RegValue(m, WINDOWS_AI_KEY, "DisableClickToDo", 1))
+    if policy.windows.disable_copilot:
+        out.append(RegValue("User", COPILOT_KEY, "TurnOffWindowsCopilot", 1))
+    _check_strings(out)
+    return out
+
+
+def _check_strings(settings: list[Setting]) -> None:
+    for s in settings:
+        texts = [s.key] + ([s.name, s.data] if isinstance(s, RegValue) else [t for p in s.values for t in p])
+        for text in texts:
+            if isinstance(text, str) and "\x00" in text:
+                raise InputError(
+                    f"a value for registry key '{s.key}' contains a NUL character",
+                    hint="remove control characters from the policy file",
+                )
+
+
+# --------------------------------------------------------------------------- Registry.pol
+
+POL_HEADER = b"PReg" + struct.pack("<I", 1)
+DELVALS = "**delvals."
+
+
+def _u16z(text: str) -> bytes:
+    return (text + "\x00").encode("utf-16-le")
+
+
+def _pol_record(key: str, name: str, type_: int, data: bytes) -> bytes:
+    return b"".join(
+        (
+            "[".encode("utf-16-le"),
+            _u16z(key),
+            ";".encode("utf-16-le"),
+            _u16z(name),
+            ";".encode("utf-16-le"),
+            struct.pack("<I", type_),
+            ";".encode("utf-16-le"),
+            struct.pack("<I", len(data)),
+            ";".encode("utf-16-le"),
+            data,
+            "]".encode("utf-16-le"),
+        )
+    )
+
+
+def _pol_data(value: str | int) -> tuple[int, bytes]:
+    if isinstance(value, int):
+        return REG_DWORD, struct.pack("<I", value)
+    return REG_SZ, _u16z(value)
+
+
+def encode_registry_pol(settings: list[Setting], scope: Scope) -> bytes:
+    """A Registry.pol (MS-GPREG) for one scope. Lists are cleared with ``**delvals.`` (REG_SZ
+    " ", as GPMC and LGPO write it) before their values, like a non-additive ADMX list."""
+    parts = [POL_HEADER]
+    for s in settings:
+        if s.scope != scope:
+            continue
+        if isinstance(s, RegList):
+            parts.append(_pol_record(s.key, DELVALS, REG_SZ, _u16z(" ")))
+            for name, value in s.values:
+                parts.append(_pol_record(s.key, name, REG_SZ, _u16z(value)))
+        else:
+            type_, data = _pol_data(s.data)
+            parts.append(_pol_record(s.key, s.name, type_, data))
+    return b"".join(parts)
+
+
+# --------------------------------------------------------------------------- .reg
+
+
+def reg_escape(text: str) -> str:
+    """regedit 5.00 string escaping: only backslash and double quote."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def encode_reg(settings: list[Setting], header_comment: list[str] | None = None) -> bytes:
+    """A ``.reg`` file (UTF-16LE with BOM, CRLF). A list key is deleted (``[-…]``) then recreated,
+    so stale entries disappear; Machine values go to HKLM, User values to HKCU."""
+    lines = ["Windows Registry Editor Version 5.00", ""]
+    for comment in header_comment or []:
+        lines.append(f"; {comment}")
+    if header_comment:
+        lines.append("")
+    current: str | None = None
+    for s in settings:
+        path = f"{HIVES[s.scope]}\\{s.key}"
+        if isinstance(s, RegList):
+            if current is not None:
+                lines.append("")
+            lines += [f"[-{path}]", "", f"[{path}]"]
+            lines += [f'"{reg_escape(n)}"="{reg_escape(v)}"' for n, v in s.values]
+            lines.append("")
+            current = None
+            continue
+        if path != current:
+            if current is not None:
+                lines.append("")
+            lines.append(f"[{path}]")
+            current = path
+        if isinstance(s.data, int):
+            lines.append(f'"{reg_escape(s.name)}"=dword:{s.data:08x}')
+        else:
+            lines.append(f'"{reg_escape(s.name)}"="{reg_escape(s.data)}"')
+    if current is not None:
+        lines.append("")
+    text = "\r\n".join(lines) + "\r\n"
+    return "\ufeff".encode("utf-16-le") + text.encode("utf-16-le")
