@@ -21,6 +21,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        _copy_mode(path, Path(tmp))
         Path(tmp).replace(path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -33,3 +34,16 @@ def atomic_write_text(path: Path, text: str, *, encoding: str = "utf-8", newline
     if newline != "\n":
         text = text.replace("\r\n", "\n").replace("\n", newline)
     atomic_write_bytes(path, text.encode(encoding))
+
+
+def _copy_mode(target: Path, tmp: Path) -> None:
+    """mkstemp creates 0600 files: keep the target's mode, or the umask default for new files."""
+    if os.name == "nt":
+        return
+    try:
+        mode = target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    tmp.chmod(mode)

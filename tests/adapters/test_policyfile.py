@@ -132,3 +132,22 @@ def test_not_a_mapping_and_bad_encoding() -> None:
     with pytest.raises(InputError) as info:
         parse_policy(b"version: 1\norganization: \xff\xfe\n", "s.yaml", None)
     assert str(info.value.location) == "s.yaml:2:15"
+
+
+def test_atomic_write_keeps_mode_and_uses_umask_for_new_files(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from mistral_sov.adapters.fileio import atomic_write_text
+
+    if os.name == "nt":
+        pytest.skip("POSIX modes")
+    new = tmp_path / "new.txt"
+    atomic_write_text(new, "a\n")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(new.stat().st_mode) == 0o666 & ~umask
+    new.chmod(0o600)
+    atomic_write_text(new, "b\r\n", newline="\r\n")
+    assert stat.S_IMODE(new.stat().st_mode) == 0o600
+    assert new.read_bytes() == b"b\r\n"

@@ -1,0 +1,66 @@
+"""``mistral-sov ci init github|gitlab|azure|jenkins``: write a ready pipeline from templates/ci/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="CI pipelines that run the compliance gate.", rich_markup_mode=None, no_args_is_help=True)
+
+# system -> (template under templates/ci/, default output path)
+SYSTEMS: dict[str, tuple[str, str]] = {
+    "github": ("ci/github.yml", ".github/workflows/mistral-sov.yml"),
+    "gitlab": ("ci/gitlab.yml", ".gitlab-ci.yml"),
+    "azure": ("ci/azure.yml", "azure-pipelines.yml"),
+    "jenkins": ("ci/Jenkinsfile", "Jenkinsfile"),
+}
+
+
+@app.command("init")
+def init(
+    system: Annotated[str, typer.Argument(help="github, gitlab, azure or jenkins.", metavar="SYSTEM")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Where to write it (default: the system's usual path).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+) -> None:
+    """Write a pipeline: validate + `policy export --check` + gate on every change, a scheduled
+    residency run, JUnit/SARIF/HTML reports published."""
+    from mistral_sov import resources
+    from mistral_sov.adapters.fileio import atomic_write_bytes
+    from mistral_sov.cli._ui import echo
+    from mistral_sov.core.policy import suggest
+    from mistral_sov.errors import InputError, Location
+
+    key = system.strip().lower()
+    if key not in SYSTEMS:
+        hint = suggest(key, list(SYSTEMS))
+        raise InputError(
+            f"unknown CI system '{system}'",
+            field="SYSTEM",
+            hint=(hint + " " if hint else "") + f"systems: {', '.join(SYSTEMS)}",
+        )
+    template, default = SYSTEMS[key]
+    target = out if out is not None else Path(default)
+    if target.exists() and not force:
+        raise InputError(
+            f"'{target}' already exists",
+            location=Location(str(target)),
+            hint="pass --force to replace it, or --out another path",
+        )
+    data = resources.read_bytes(template)
+    try:
+        atomic_write_bytes(target, data)
+    except OSError as exc:
+        raise InputError(
+            f"cannot write '{target}': {exc.strerror or exc}",
+            location=Location(str(target)),
+            hint="check the directory and its permissions",
+        ) from None
+    import contextlib
+
+    with contextlib.suppress(OSError):
+        target.chmod(0o644)  # a pipeline file is meant to be committed and read by others
+    echo(f"wrote {target} ({key}); commit it, then see docs/ci.md for the scheduled residency run")

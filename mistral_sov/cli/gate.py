@@ -1,0 +1,404 @@
+"""``mistral-sov gate`` (the CI compliance gate) and ``mistral-sov gate history``.
+
+This module wires concrete adapters into ``mistral_sov.services.gate``: the policy loader,
+the exporters and bundle comparison, the ADMX linter, the model hasher and, when the
+verify-residency command is present, its residency checks. Exit codes: 0 compliant, 1 a
+check failed (or a warning under --fail-on warning), 2 bad input, 3 inconclusive (never a
+pass); ``--soft-fail`` reports and exits 0.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from mistral_sov.cli._ui import OutputFormat
+from mistral_sov.cli.common import DEFAULT_POLICY, PolicyOption
+
+if TYPE_CHECKING:
+    from mistral_sov.core.findings import Check, Report
+    from mistral_sov.core.policy import LocalModel
+    from mistral_sov.services.gate import Unit
+
+app = typer.Typer(
+    help="CI compliance gate: policy, bundle drift, ADMX lint, residency, local models, catalog conflicts.",
+    rich_markup_mode=None,
+    no_args_is_help=False,
+    invoke_without_command=True,
+)
+
+STEP_SUMMARY_LIMIT = 1024 * 1024  # GitHub refuses a step summary over 1 MiB
+RESIDENCY_HOOK = ("mistral_sov.cli.verify", "verify_policy_endpoints")
+
+
+def _residency_unit(loaded: Any, options: dict[str, Any]) -> Unit:
+    """The residency unit, from the verify-residency command when it is installed:
+    ``mistral_sov.cli.verify.verify_policy_endpoints(loaded, targets, **options) -> Report``
+    (same options as ``verify-residency``); one check per endpoint."""
+    import importlib
+    import importlib.util
+
+    from mistral_sov.services.gate import Unit, residency_checks
+
+    module_name, attr = RESIDENCY_HOOK
+    try:
+        spec = importlib.util.find_spec(module_name)
+    except ModuleNotFoundError:
+        spec = None
+    hook = getattr(importlib.import_module(module_name), attr, None) if spec is not None else None
+    if hook is None:
+        return Unit(
+            "residency",
+            None,
+            f"the verify-residency service is not available in this build ({module_name}.{attr} is missing)",
+        )
+    if loaded is None:
+        return Unit("residency", None, "the policy did not load (see the policy check)")
+
+    def run() -> list[Check]:
+        opts = dict(options)
+        targets = opts.pop("endpoints", None) or []
+        return residency_checks(loaded.policy, loaded.where, lambda _policy: hook(loaded, targets, **opts).checks)
+
+    return Unit("residency", run)
+
+
+def _model_resolver(policy_path: Path) -> Any:
+    import os
+
+    from mistral_sov.adapters.inference.store import ENV_STORE, ModelStore
+
+    def resolve(model: LocalModel) -> Path | None:
+        if model.file:
+            path = Path(model.file).expanduser()
+            if not path.is_absolute():
+                path = policy_path.parent / path
+            return path if path.is_file() else None
+        if os.environ.get(ENV_STORE):
+            blob = ModelStore(Path(os.environ[ENV_STORE])).blob_path(model.sha256.lower())
+            return blob if blob.is_file() else None
+        return None
+
+    return resolve
+
+
+def _bundle_expected(loaded: Any, bundle: Path) -> Any:
+    """A fresh export with the formats and languages recorded in the bundle's manifest."""
+    import json
+
+    from mistral_sov import __version__
+    from mistral_sov.adapters.exporters import EXPORTERS, get_exporter
+    from mistral_sov.ports import ExportOptions
+    from mistral_sov.resources import load_catalog
+    from mistral_sov.services.export import render_bundle
+
+    formats: list[str] = list(EXPORTERS)
+    languages: tuple[str, ...] = ExportOptions().languages
+    try:
+        manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
+        if isinstance(manifest, dict):
+            recorded = [f for f in manifest.get("formats", []) if f in EXPORTERS]
+            formats = recorded or formats
+            langs = manifest.get("languages")
+            if isinstance(langs, list) and langs and all(isinstance(x, str) for x in langs):
+                languages = tuple(langs)
+    except (OSError, ValueError):
+        pass  # no readable manifest: compare with a default export; the manifest itself drifts
+
+    def expected() -> Any:
+        options = ExportOptions(languages=languages, tool_version=__version__)
+        return render_bundle(loaded.policy, load_catalog(), [get_exporter(f) for f in formats], options, loaded.sha256)
+
+    return expected
+
+
+def _display(path: Path) -> str:
+    """``path`` relative to the working directory when inside it (for SARIF and annotations)."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def build_units(policy_path: Path, bundle: Path | None, residency_options: dict[str, Any]) -> tuple[list[Unit], Any]:
+    from mistral_sov.adapters import policyfile
+    from mistral_sov.resources import load_catalog
+    from mistral_sov.services import gate
+
+    catalog = load_catalog()
+    state: dict[str, Any] = {"loaded": None}
+    display = _display(policy_path)
+    data = policyfile.read_policy_bytes(policy_path)  # a missing file is bad input: exit 2
+
+    def load() -> Any:
+        state["loaded"] = policyfile.parse_policy(data, display, catalog)
+        return state["loaded"]
+
+    policy_check = gate.run_unit(gate.Unit("policy", lambda: gate.policy_check(load)), "")
+    loaded = state["loaded"]
+    not_loaded = "the policy did not load (see the policy check)"
+    units: list[gate.Unit] = [gate.Unit("policy", lambda: policy_check)]
+
+    if bundle is None:
+        units.append(gate.Unit("drift", None, "no bundle directory given (--bundle DIR)"))
+        units.append(gate.Unit("admx-lint", None, "no bundle directory given (--bundle DIR)"))
+    else:
+        from mistral_sov.adapters.bundle import check_bundle
+
+        label = _display(bundle)
+        if loaded is None:
+            units.append(gate.Unit("drift", None, not_loaded))
+        else:
+            expected = _bundle_expected(loaded, bundle)
+            units.append(
+                gate.Unit(
+                    "drift",
+                    lambda: gate.drift_check(label, expected, lambda artifacts: check_bundle(bundle, artifacts)),
+                )
+            )
+
+        def admx() -> Check:
+            from mistral_sov.adapters.admx.lint import lint_admx
+
+            files = sorted(bundle.rglob("*.admx")) if bundle.is_dir() else []
+            by_label = {_display(f): f for f in files}
+            return gate.admx_check(list(by_label), lambda label_: lint_admx(by_label[label_]))
+
+        units.append(gate.Unit("admx-lint", admx))
+
+    units.append(_residency_unit(loaded, residency_options))
+
+    if loaded is None:
+        units.append(gate.Unit("local-models", None, not_loaded))
+        units.append(gate.Unit("catalog-conflicts", None, not_loaded))
+    else:
+        from mistral_sov.adapters.inference.store import sha256_file
+        from mistral_sov.services.local import verify_models
+
+        resolve = _model_resolver(policy_path)
+
+        def models() -> Check:
+            return gate.local_models_check(
+                loaded.policy, loaded.where, lambda p: verify_models(p, resolve, sha256_file)
+            )
+
+        units.append(gate.Unit("local-models", models))
+        units.append(
+            gate.Unit("catalog-conflicts", lambda: gate.catalog_conflicts_check(loaded.policy, catalog, loaded.where))
+        )
+    return units, loaded
+
+
+def _write(path: Path, data: bytes) -> None:
+    import sys
+
+    from mistral_sov.adapters.fileio import atomic_write_bytes
+
+    if str(path) == "-":
+        buffer = getattr(sys.stdout, "buffer", None)
+        if buffer is not None:
+            sys.stdout.flush()
+            buffer.write(data)
+            buffer.flush()
+        else:
+            sys.stdout.write(data.decode("utf-8", errors="replace"))
+        sys.stdout.flush()
+        return
+    try:
+        atomic_write_bytes(path, data)
+    except OSError as exc:
+        from mistral_sov.errors import InputError, Location
+
+        raise InputError(
+            f"cannot write report '{path}': {exc.strerror or exc}",
+            location=Location(str(path)),
+            hint="check the directory exists and is writable",
+        ) from None
+
+
+def github_outputs(report: Report, fail_on: str, environ: Any) -> None:
+    """Annotations on stdout and the Markdown step summary, when running on GitHub Actions."""
+    import sys
+
+    from mistral_sov.reports import render
+
+    if environ.get("GITHUB_ACTIONS") != "true":
+        return
+    sys.stdout.write(render(report, "github", fail_on=fail_on).decode("utf-8"))
+    sys.stdout.flush()
+    summary = environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        body = render(report, "markdown", max_bytes=STEP_SUMMARY_LIMIT - 1024)
+        try:
+            with Path(summary).open("ab") as handle:
+                handle.write(body + b"\n")
+        except OSError as exc:
+            sys.stderr.write(f"warning: cannot append to $GITHUB_STEP_SUMMARY ({summary}): {exc}\n")
+
+
+@app.callback()
+def gate_command(  # noqa: PLR0917
+    ctx: typer.Context,
+    policy: PolicyOption = DEFAULT_POLICY,
+    bundle: Annotated[
+        Path | None, typer.Option("--bundle", help="Exported bundle directory to check for drift and lint.")
+    ] = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", metavar="CHECKS", help="Run only these checks (comma-separated or repeated)."),
+    ] = None,
+    skip: Annotated[list[str] | None, typer.Option("--skip", metavar="CHECKS", help="Skip these checks.")] = None,
+    fail_on: Annotated[
+        str,
+        typer.Option(
+            "--fail-on", metavar="warning|violation", help="Fail on 'violation' (default) or also on 'warning'."
+        ),
+    ] = "violation",
+    soft_fail: Annotated[bool, typer.Option("--soft-fail", help="Report, but always exit 0.")] = False,
+    report_specs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--report",
+            metavar="FORMAT:PATH",
+            help="Write a report: FORMAT:PATH (json, junit, sarif, markdown, html, "
+            "console, github); repeatable; PATH '-' is stdout.",
+        ),
+    ] = None,
+    history: Annotated[
+        Path | None, typer.Option("--history", help="Record verdicts and route fingerprints in this SQLite file.")
+    ] = None,
+    endpoint: Annotated[
+        list[str] | None,
+        typer.Option("--endpoint", metavar="NAME", help="Residency: only these endpoints (repeatable)."),
+    ] = None,
+    method: Annotated[
+        str | None, typer.Option("--method", metavar="tcp|udp|icmp", help="Residency: probe type (default tcp).")
+    ] = None,
+    port: Annotated[int | None, typer.Option("--port", min=1, max=65535, help="Residency: destination port.")] = None,
+    probes: Annotated[int | None, typer.Option("--probes", min=1, max=16, help="Residency: probes per hop.")] = None,
+    max_hops: Annotated[int | None, typer.Option("--max-hops", min=1, max=64, help="Residency: highest TTL.")] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", min=0.05, max=60, help="Residency: seconds to wait per trace.")
+    ] = None,
+    geoip_db: Annotated[
+        list[Path] | None, typer.Option("--geoip-db", metavar="FILE", help="Residency: .mmdb database (repeatable).")
+    ] = None,
+    geofeed: Annotated[
+        list[Path] | None, typer.Option("--geofeed", metavar="FILE", help="Residency: RFC 8805 geofeed (repeatable).")
+    ] = None,
+    ranges_dir: Annotated[
+        Path | None, typer.Option("--ranges-dir", help="Residency: cloud range data directory.")
+    ] = None,
+    vantage: Annotated[
+        str | None, typer.Option("--vantage", metavar="CITY|LAT,LON", help="Residency: where probes leave from.")
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No console tables; reports and exit code only.")
+    ] = False,
+) -> None:
+    """Run every gate check and exit 0 (compliant), 1 (failed), 2 (bad input) or 3 (inconclusive)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import os
+    from datetime import datetime, timezone
+
+    from mistral_sov import __version__, reports
+    from mistral_sov.errors import InputError
+    from mistral_sov.services import gate
+
+    if fail_on not in ("violation", "warning"):
+        raise InputError(
+            f"--fail-on: '{fail_on}' is not 'violation' or 'warning'",
+            field="--fail-on",
+            hint="use --fail-on warning to fail on warnings too",
+        )
+    only_list = gate.parse_check_list(only, "--only")
+    skip_list = gate.parse_check_list(skip, "--skip")
+    specs = [reports.parse_report_spec(s) for s in report_specs or []]
+    residency_options: dict[str, Any] = {
+        k: v
+        for k, v in {
+            "endpoints": endpoint or None,
+            "method": method,
+            "method_demanded": True if method else None,
+            "port": port,
+            "probes": probes,
+            "max_hops": max_hops,
+            "timeout": timeout,
+            "geoip_dbs": geoip_db or None,
+            "geofeeds": geofeed or None,
+            "ranges_dir": ranges_dir,
+            "vantage": vantage,
+        }.items()
+        if v is not None
+    }
+    units, _loaded = build_units(policy, bundle, residency_options)
+    report = gate.run_gate(
+        units,
+        only=only_list,
+        skip=skip_list,
+        tool_version=__version__,
+        generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        policy_file=_display(policy),
+        metadata={"fail_on": fail_on, "soft_fail": soft_fail, "bundle": str(bundle) if bundle else None},
+    )
+    for fmt, path in specs:
+        _write(path, reports.render(report, fmt, fail_on=fail_on, base_dir=Path.cwd()))
+    if history is not None:
+        from mistral_sov.adapters.history import record
+
+        record(history, report, gate.route_fingerprint)
+    if not quiet and not any(str(p) == "-" for _, p in specs):
+        from mistral_sov.cli._ui import console
+        from mistral_sov.reports.console import print_report
+
+        print_report(report, console())
+    github_outputs(report, fail_on, os.environ)
+    status = report.exit_status(fail_on)
+    if soft_fail and int(status):
+        import sys
+
+        sys.stderr.write(f"--soft-fail: the gate verdict is {report.verdict.value} (exit {int(status)}), exiting 0\n")
+        raise typer.Exit(0)
+    raise typer.Exit(int(status))
+
+
+@app.command("history")
+def history_command(
+    history: Annotated[Path, typer.Option("--history", help="The SQLite file written by `gate --history`.")] = Path(
+        "mistral-sov-history.sqlite"
+    ),
+    endpoint: Annotated[
+        str | None, typer.Option("--endpoint", metavar="NAME", help="Only this endpoint (or check).")
+    ] = None,
+    output: Annotated[
+        OutputFormat, typer.Option("-o", "--output", help="Output format.", case_sensitive=False)
+    ] = OutputFormat.table,
+    all_runs: Annotated[bool, typer.Option("--all", help="Show every run, not only changes.")] = False,
+) -> None:
+    """Show when an endpoint's route or verdict changed between recorded gate runs."""
+    from mistral_sov.adapters.history import changes
+    from mistral_sov.cli._ui import echo, emit
+
+    rows = changes(history, endpoint, include_unchanged=all_runs)
+    data = [c.to_dict() for c in rows]
+    if output is OutputFormat.table and not data:
+        echo(f"no recorded runs{' for ' + endpoint if endpoint else ''} in {history}")
+        return
+    emit(
+        data,
+        output,
+        columns=[
+            ("run", "Run"),
+            ("at", "At"),
+            ("endpoint", "Endpoint"),
+            ("change", "Change"),
+            ("previous_verdict", "Was"),
+            ("verdict", "Now"),
+            ("route", "Route"),
+            ("hops", "Hops"),
+        ],
+        title=f"{history}: route and verdict changes",
+    )

@@ -1,0 +1,139 @@
+"""Helpers shared by the writers: text sanitising, number formatting, hop views."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any
+
+from mistral_sov.core.findings import Check, Finding, Report, Verdict
+
+# Characters XML 1.0 forbids (and HTML parsers reject): C0 controls except TAB/LF/CR,
+# surrogates, U+FFFE/U+FFFF. They are replaced, never passed through.
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def clean(text: object) -> str:
+    """``text`` as a string safe for XML/HTML (invalid characters become U+FFFD)."""
+    return _INVALID_XML.sub("\ufffd", str(text))
+
+
+def one_line(text: object) -> str:
+    return " ".join(clean(text).split())
+
+
+def fmt_num(value: Any, digits: int = 1, unit: str = "") -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, (int, float)):
+        return f"{value:.{digits}f}{unit}" if isinstance(value, float) else f"{value}{unit}"
+    return clean(value)
+
+
+def fmt_list(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(clean(v) for v in value)
+    return clean(value)
+
+
+def is_residency(check: Check) -> bool:
+    return isinstance(check.details.get("hops"), list)
+
+
+def hops(check: Check) -> list[dict[str, Any]]:
+    raw = check.details.get("hops")
+    return [h for h in raw if isinstance(h, dict)] if isinstance(raw, list) else []
+
+
+def hop_verdict(check: Check, hop: dict[str, Any]) -> Verdict | None:
+    """The worst verdict among the findings the verify service attached to this hop
+    (None when it attached none). Writers never judge a hop themselves."""
+    ttl = hop.get("ttl")
+    verdicts = [f.verdict for f in check.findings if f.hop is not None and f.hop == ttl]
+    if not verdicts:
+        return None
+    return max(verdicts, key=lambda v: v.rank)
+
+
+def rtt_text(hop: dict[str, Any]) -> str:
+    rtts = hop.get("rtt_ms")
+    if isinstance(rtts, list) and rtts:
+        return " / ".join(fmt_num(float(r), 2) for r in rtts if isinstance(r, (int, float)))
+    if hop.get("min_rtt_ms") is not None:
+        return fmt_num(hop.get("min_rtt_ms"), 2)
+    return "*"
+
+
+def distance_text(hop: dict[str, Any]) -> str:
+    fibre, vacuum = hop.get("max_km_fibre"), hop.get("max_km_vacuum")
+    parts = []
+    if isinstance(fibre, (int, float)):
+        parts.append(f"≤{fibre:,.0f} km fibre")
+    if isinstance(vacuum, (int, float)):
+        parts.append(f"≤{vacuum:,.0f} km vacuum")
+    return ", ".join(parts)
+
+
+def operator_text(hop: dict[str, Any]) -> str:
+    asn, op = hop.get("asn"), hop.get("operator")
+    text = clean(op) if op else ""
+    if asn is not None:
+        text = f"AS{asn} {text}".strip()
+    juris = hop.get("jurisdiction")
+    if juris and juris != hop.get("country"):
+        text = f"{text} [{clean(juris)}]".strip()
+    return text
+
+
+def country_text(hop: dict[str, Any]) -> str:
+    country = clean(hop.get("country") or "")
+    if hop.get("uncertain"):
+        country = f"{country}?" if country else "?"
+    return country
+
+
+def check_subject(check: Check) -> str:
+    return clean(check.details.get("endpoint") or check.name)
+
+
+def relative_uri(file: str, base_dir: Path | None) -> str:
+    """``file`` as a URI reference relative to ``base_dir`` (forward slashes), or an absolute
+    ``file:`` URI when it lies outside."""
+    if not file:
+        return ""
+    windows = bool(re.match(r"^[A-Za-z]:[\\/]", file)) or "\\" in file
+    pure = PureWindowsPath(file) if windows else PurePosixPath(file)
+    if not pure.is_absolute():
+        return pure.as_posix()
+    base = base_dir if base_dir is not None else Path.cwd()
+    try:
+        rel = os.path.relpath(str(pure), str(base))
+    except ValueError:  # another drive on Windows
+        rel = ""
+    if rel and not rel.startswith(".."):
+        return PurePosixPath(*Path(rel).parts).as_posix() if rel != "." else pure.name
+    try:
+        return Path(str(pure)).as_uri()
+    except ValueError:
+        return pure.as_posix()
+
+
+def counts(report: Report) -> dict[str, int]:
+    out = {v.value: 0 for v in Verdict}
+    for check in report.checks:
+        out[check.verdict.value] += 1
+    return out
+
+
+def finding_where(finding: Finding) -> str:
+    loc = finding.location
+    if loc is None or not loc.file:
+        return ""
+    if loc.line <= 0:
+        return clean(loc.file)
+    return f"{clean(loc.file)}:{loc.line}:{loc.column or 1}"

@@ -1,0 +1,179 @@
+"""Markdown (GitHub-flavoured): a summary table, then per-check details; residency checks
+get their hop table. Also the body of ``$GITHUB_STEP_SUMMARY`` (``max_bytes`` truncates on a
+line boundary with a note, since GitHub refuses summaries over 1 MiB)."""
+
+from __future__ import annotations
+
+import re
+
+from mistral_sov.core.findings import Check, Report, Verdict
+from mistral_sov.reports._common import (
+    clean,
+    country_text,
+    distance_text,
+    finding_where,
+    fmt_list,
+    hop_verdict,
+    hops,
+    is_residency,
+    operator_text,
+    rtt_text,
+)
+
+ICON = {
+    Verdict.COMPLIANT: "✅",
+    Verdict.WARNING: "⚠️",
+    Verdict.INCONCLUSIVE: "❔",
+    Verdict.VIOLATION: "❌",
+    Verdict.SKIPPED: "⏭️",
+}
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]#|~])")
+
+
+def esc(text: object) -> str:
+    """Escape for inline Markdown, including table cells: no raw HTML, no line breaks."""
+    value = " ".join(clean(text).split())
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", value)
+
+
+def code(text: object) -> str:
+    """Inline code span that cannot be broken out of."""
+    value = " ".join(clean(text).split())
+    fence = "`"
+    while fence in value:
+        fence += "`"
+    pad = " " if value.startswith("`") or value.endswith("`") else ""
+    return f"{fence}{pad}{value}{pad}{fence}" if value else ""
+
+
+def _verdict(v: Verdict) -> str:
+    return f"{ICON[v]} {v.value}"
+
+
+def _summary(report: Report) -> list[str]:
+    lines = [
+        f"# mistral-sov {esc(report.kind)}: {_verdict(report.verdict)}",
+        "",
+    ]
+    meta = [f"version {esc(report.tool_version)}", f"generated {esc(report.generated_at)}"]
+    if report.policy_file:
+        meta.insert(0, f"policy {code(report.policy_file)}")
+    lines += [" · ".join(meta), ""]
+    lines += ["| Check | Verdict | Findings | Time (s) |", "|---|---|---:|---:|"]
+    for check in report.checks:
+        note = f" ({esc(check.skipped_reason)})" if check.verdict is Verdict.SKIPPED else ""
+        lines.append(
+            f"| {esc(check.name)} | {_verdict(check.verdict)}{note} | {len(check.findings)} "
+            f"| {check.duration_s:.2f} |"
+        )
+    lines.append("")
+    return lines
+
+
+def _hop_table(check: Check) -> list[str]:
+    d = check.details
+    lines = []
+    vantage = d.get("vantage") if isinstance(d.get("vantage"), dict) else {}
+    bits = [
+        f"target {code(d.get('host') or '')} → {code(d.get('address') or '?')}:{esc(d.get('port') or '')}",
+        f"method {esc(d.get('method') or '')} ({esc(d.get('tracer') or '')})",
+        "destination reached" if d.get("reached") else "**destination not reached**",
+    ]
+    if vantage:
+        where = vantage.get("name") or f"{vantage.get('lat')}, {vantage.get('lon')}"
+        bits.insert(0, f"vantage {esc(where)}")
+    lines += [" · ".join(bits), ""]
+    resolution = d.get("resolution") if isinstance(d.get("resolution"), dict) else {}
+    if resolution:
+        chain = fmt_list(resolution.get("cname_chain"))
+        lines.append(
+            f"DNS: CNAME chain {esc(chain or '(none)')}; "
+            f"addresses {esc(fmt_list(resolution.get('addresses')))}"
+            + (f"; flags {esc(fmt_list(resolution.get('flags')))}" if resolution.get("flags") else "")
+        )
+        lines.append("")
+    lines += [
+        "| TTL | Address | RTT (ms) | Country | Operator | Region | Max distance | Flags | Verdict |",
+        "|---:|---|---:|---|---|---|---|---|---|",
+    ]
+    for hop in hops(check):
+        v = hop_verdict(check, hop)
+        lines.append(
+            "| {ttl} | {addr} | {rtt} | {cc} | {op} | {region} | {dist} | {flags} | {v} |".format(
+                ttl=esc(hop.get("ttl", "")),
+                addr=esc(hop.get("address") or "*"),
+                rtt=esc(rtt_text(hop)),
+                cc=esc(country_text(hop)),
+                op=esc(operator_text(hop)),
+                region=esc(hop.get("region") or ""),
+                dist=esc(distance_text(hop)),
+                flags=esc(fmt_list(hop.get("flags"))),
+                v=_verdict(v) if v else "",
+            )
+        )
+    notes = d.get("fidelity_notes")
+    if isinstance(notes, list) and notes:
+        lines += ["", "Fidelity notes: " + "; ".join(esc(n) for n in notes)]
+    lines.append("")
+    return lines
+
+
+def _details(check: Check) -> list[str]:
+    lines = [f"## {esc(check.name)}: {_verdict(check.verdict)}", ""]
+    if check.title and check.title != check.name:
+        lines += [esc(check.title), ""]
+    if check.verdict is Verdict.SKIPPED:
+        lines += [f"Skipped: {esc(check.skipped_reason)}", ""]
+    if is_residency(check):
+        lines += _hop_table(check)
+    for f in check.findings:
+        where = finding_where(f)
+        item = f"- {ICON[f.verdict]} **{esc(f.rule_id)}**"
+        if f.subject:
+            item += f" ({esc(f.subject)})"
+        if f.hop is not None:
+            item += f" hop {f.hop}"
+        item += f": {esc(f.message)}"
+        if where:
+            item += f" — {code(where)}"
+        lines.append(item)
+        if f.hint:
+            lines.append(f"  - hint: {esc(f.hint)}")
+    if check.findings:
+        lines.append("")
+    elif check.verdict is Verdict.COMPLIANT:
+        lines += ["No findings.", ""]
+    return lines
+
+
+def render_text(report: Report) -> str:
+    lines = _summary(report)
+    for check in report.checks:
+        lines += _details(check)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def truncate(text: str, max_bytes: int, note: str) -> str:
+    """``text`` cut on a line boundary so that it plus ``note`` fits in ``max_bytes`` (UTF-8)."""
+    data = text.encode("utf-8", errors="replace")
+    if len(data) <= max_bytes:
+        return text
+    room = max(0, max_bytes - len(note.encode("utf-8")) - 2)
+    cut = data[:room].decode("utf-8", errors="ignore")
+    if "\n" in cut:
+        cut = cut[: cut.rfind("\n") + 1]
+    return cut + "\n" + note + "\n"
+
+
+def render(report: Report, *, max_bytes: int | None = None) -> bytes:
+    text = render_text(report)
+    if max_bytes is not None:
+        text = truncate(
+            text,
+            max_bytes,
+            f"> **Truncated**: this summary exceeded {max_bytes:,} bytes; "
+            "see the full report artifact (JSON/HTML/SARIF).",
+        )
+    return text.encode("utf-8", errors="replace")
