@@ -114,3 +114,34 @@ def print_kv(pairs: Sequence[tuple[str, Any]], title: str | None = None) -> None
     for key, value in pairs:
         table.add_row(key, _cell(value))
     console().print(table)
+
+
+class _NoProgress:
+    def __enter__(self) -> Any:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def progress(label: str) -> Any:
+    """A context manager yielding ``on_progress(done, total, item)`` that draws a live Rich
+    bar on stderr, or None (no bar) when stderr is not a terminal."""
+    if not getattr(sys.stderr, "isatty", lambda: False)():
+        return _NoProgress()
+    import contextlib
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    @contextlib.contextmanager
+    def _bar() -> Any:
+        bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                       console=console(stderr=True), transient=True)
+        task = bar.add_task(label, total=None)
+        with bar:
+            def on_progress(done: int, total: int, _item: Any = None) -> None:
+                bar.update(task, completed=done, total=total)
+
+            yield on_progress
+
+    return _bar()
