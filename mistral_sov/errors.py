@@ -19,6 +19,7 @@ class ExitStatus(IntEnum):
     USAGE = 2  # usage, policy or input error
     INCONCLUSIVE = 3  # inconclusive evidence or probe/network failure: never a pass
     MISSING_BACKEND = 4  # a needed backend or privilege is missing
+    MODEL_REFUSED = 5  # a local model is unapproved, altered, truncated or not a GGUF file
     INTERRUPTED = 130
 
 
@@ -103,6 +104,13 @@ class MissingBackendError(MistralSovError):
     """An optional backend or a privilege is missing; the hint says what to install or grant (exit 4)."""
 
     exit_status = ExitStatus.MISSING_BACKEND
+
+
+class ModelRefusedError(MistralSovError):
+    """A local model may not be served: unapproved hash or licence, altered, truncated or not
+    GGUF. Raised before any weights are loaded (exit 5)."""
+
+    exit_status = ExitStatus.MODEL_REFUSED
 
 
 @dataclass

@@ -11,19 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("MISTRAL_SOV_SHARED", REPO.parent / "shared"))
-
-
-def shared_path(relative: str) -> Path:
-    target = SHARED / relative
-    if not target.exists():
-        reason = f"../shared/{relative} is not available (set MISTRAL_SOV_SHARED)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason + " — CI must not pass by skipping")
-        pytest.skip(reason)
-    return target
+from sharedpaths import REPO, SHARED, shared_path  # noqa: F401  (re-exported)
 
 
 @pytest.fixture

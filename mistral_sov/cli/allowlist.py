@@ -51,13 +51,13 @@ def check(
     Exit 0 when every URL is allowed, 1 when any is blocked."""
     from mistral_sov.cli._ui import emit
     from mistral_sov.cli.common import load_policy
-    from mistral_sov.core.rules import AllowRule, BlockRule, effective_rules
+    from mistral_sov.core.rules import AllowRule, BlockRule, export_rules
     from mistral_sov.core.urlmatch import FilterError
     from mistral_sov.errors import ExitStatus, InputError
     from mistral_sov.resources import load_catalog
 
     loaded = load_policy(policy)
-    rules = effective_rules(loaded.policy, load_catalog())
+    rules = export_rules(loaded.policy, load_catalog())  # what the exported browser policies enforce
     results = []
     for url in urls:
         try:

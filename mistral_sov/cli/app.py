@@ -25,6 +25,13 @@ SUBCOMMANDS: list[tuple[str, str, str | None]] = [
     ("mistral_sov.cli.policy", "app", "policy"),
     ("mistral_sov.cli.catalog", "app", "catalog"),
     ("mistral_sov.cli.allowlist", "app", "allowlist"),
+    ("mistral_sov.cli.local", "app", "local"),
+    ("mistral_sov.cli.verify", "register", None),
+    ("mistral_sov.cli.ranges", "app", "ranges"),
+    ("mistral_sov.cli.evidence", "keys_app", "keys"),
+    ("mistral_sov.cli.evidence", "app", "evidence"),
+    ("mistral_sov.cli.gate", "app", "gate"),
+    ("mistral_sov.cli.ci", "app", "ci"),
 ]
 
 app = typer.Typer(

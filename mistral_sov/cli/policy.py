@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from mistral_sov.cli.common import DEFAULT_POLICY, OutputOption, PolicyOption
 from mistral_sov.cli._ui import OutputFormat
+from mistral_sov.cli.common import DEFAULT_POLICY, OutputOption, PolicyOption
 
 app = typer.Typer(help="Validate, explain and export the policy file.", no_args_is_help=True)
 
@@ -75,3 +75,11 @@ def regions(
         if provider is None or r.provider == provider
     ]
     emit(data, output, columns=[("region", "Region"), ("country", "Country"), ("city", "City"), ("eu", "EU")])
+
+
+from mistral_sov.cli import policy_export as _policy_export  # noqa: E402
+
+_policy_export.register(app)
+from mistral_sov.cli import policy_admx as _policy_admx  # noqa: E402
+
+_policy_admx.register(app)

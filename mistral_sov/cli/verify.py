@@ -98,13 +98,14 @@ def resolve_host(host: str) -> Resolution:
             res = probe_resolver.resolve(host)
         except InconclusiveError as exc:
             return Resolution(host, error=exc.message)
+        error = res.error or ("" if res.ok else f"DNS answered '{res.status}' for {host}")
         return Resolution(
             host,
-            [str(a) for a in getattr(res, "addresses", [])],
-            [str(c) for c in getattr(res, "cname_chain", [])],
-            str(getattr(res, "resolver", "")),
-            [str(f) for f in getattr(res, "flags", [])],
-            str(getattr(res, "error", "") or ""),
+            [str(a) for a in res.addresses] if res.ok else [],
+            [str(c) for c in res.cname_chain],
+            res.nameserver,
+            [str(f) for f in res.flags],
+            error,
         )
     import socket
 

@@ -62,12 +62,19 @@ class Endpoint(_Model):
 
     @property
     def host(self) -> str:
-        return (urlsplit(self.url).hostname or "").lower()
+        """Lower-case host ('' when the URL cannot be parsed: validation reports that)."""
+        try:
+            return (urlsplit(self.url).hostname or "").lower()
+        except ValueError:
+            return ""
 
     @property
     def port(self) -> int:
-        parts = urlsplit(self.url)
-        return parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            parts = urlsplit(self.url)
+            return parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            return 443
 
 
 class Blocking(_Model):

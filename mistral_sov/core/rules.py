@@ -15,7 +15,7 @@ from mistral_sov.core.urlmatch import Decision, FilterSet, UrlFilter, parse_filt
 @dataclass(frozen=True)
 class BlockRule:
     domain: str
-    source: str  # "catalog" or "extra_domains"
+    source: str  # "catalog", "extra_domains" or "enforce_local_only"
     service_id: str = ""
     service_name: str = ""
     categories: tuple[str, ...] = ()
@@ -23,18 +23,22 @@ class BlockRule:
     def describe(self) -> str:
         if self.source == "catalog":
             return f"catalog service '{self.service_id}' ({self.service_name}; rule '{self.domain}')"
+        if self.source == "enforce_local_only":
+            return f"local_inference.enforce_local_only (remote endpoint '{self.service_name}')"
         return f"blocking.extra_domains rule '{self.domain}'"
 
 
 @dataclass(frozen=True)
 class AllowRule:
     domain: str
-    source: str  # "endpoint" or "exception"
+    source: str  # "endpoint", "exception" or "loopback" (enforce_local_only)
     name: str = ""
 
     def describe(self) -> str:
         if self.source == "endpoint":
             return f"approved endpoint '{self.name}'"
+        if self.source == "loopback":
+            return f"loopback '{self.domain}' (local_inference.enforce_local_only)"
         return f"blocking.exceptions entry '{self.domain}'"
 
 
@@ -109,4 +113,47 @@ def effective_rules(policy: Policy, catalog: Catalog) -> Rules:
             rules.allow.append(AllowRule(ep.host, "endpoint", ep.name))
     for exc in exceptions:
         rules.allow.append(AllowRule(exc, "exception"))
+    return rules
+
+
+def is_loopback_host(host: str) -> bool:
+    """``localhost``, ``*.localhost``, 127.0.0.0/8 or ::1: traffic that never leaves the machine."""
+    import ipaddress
+
+    name = host.strip("[]").lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def export_rules(policy: Policy, catalog: Catalog) -> Rules:
+    """The rules every exporter writes (browser, DNS, PAC; the same as the Windows formats).
+
+    Equal to ``effective_rules`` unless ``local_inference.enforce_local_only`` is true; then:
+    the whole catalog is blocked whatever ``blocking.catalog`` says; the host of every remote
+    (non-loopback) endpoint is blocked too (source ``"enforce_local_only"``); and only loopback
+    names are allowed (``127.0.0.1``, ``localhost`` and loopback endpoints). Exceptions still
+    keep the domains they cover off the block list but are no longer allow-listed. Users can
+    reach nothing but the local model.
+    """
+    if not policy.local_inference.enforce_local_only:
+        return effective_rules(policy, catalog)
+    everything = policy.model_copy(deep=True)
+    everything.blocking.catalog = "all"
+    rules = effective_rules(everything, catalog)
+    blocked = {r.domain for r in rules.block}
+    allow = [AllowRule("127.0.0.1", "loopback"), AllowRule("localhost", "loopback")]
+    for ep in policy.endpoints:
+        if not ep.host:
+            continue
+        if is_loopback_host(ep.host):
+            if ep.host not in ("127.0.0.1", "localhost"):
+                allow.append(AllowRule(ep.host, "endpoint", ep.name))
+        elif ep.host not in blocked:
+            blocked.add(ep.host)
+            rules.block.append(BlockRule(ep.host, "enforce_local_only", service_name=ep.name))
+    rules.allow = allow
     return rules

@@ -54,3 +54,42 @@ class TraceResult:
     duration_s: float = 0.0
     fidelity_notes: list[str] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FrontDoorMatch:
+    """A CNAME-chain name recognised as a global front door, DNS steering or an anycast CDN."""
+
+    provider: str  # id from templates/residency/frontdoors.yaml, e.g. "azure-front-door"
+    name: str  # display name, e.g. "Azure Front Door"
+    kind: str  # "front-door" | "dns-steering" | "anycast-cdn"
+    matched: str  # the CNAME-chain name that matched
+
+
+@dataclass
+class Resolution:
+    """What DNS said about a target. ``status``: 'ok', 'ip-literal' (no DNS asked), 'nxdomain',
+    'no-answer', 'timeout' or 'error'; anything but 'ok'/'ip-literal' leaves ``addresses`` empty
+    and must end INCONCLUSIVE, never a pass. ``flags`` such as 'front-door:azure-front-door',
+    'anycast-cdn:cloudflare', 'private-link'."""
+
+    target: str  # as given (URL, host name or IP literal)
+    host: str  # the host name or IP literal extracted from the target
+    port: int | None = None  # from a URL or host:port, when given
+    status: str = "ok"
+    cname_chain: list[str] = field(default_factory=list)  # host first, then each CNAME target
+    a: list[str] = field(default_factory=list)
+    aaaa: list[str] = field(default_factory=list)
+    nameserver: str = ""  # the resolver that answered (address[:port])
+    error: str = ""
+    flags: list[str] = field(default_factory=list)
+    front_doors: list[FrontDoorMatch] = field(default_factory=list)
+    private_addresses: list[str] = field(default_factory=list)
+
+    @property
+    def addresses(self) -> list[str]:
+        return [*self.a, *self.aaaa]
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("ok", "ip-literal") and bool(self.addresses)

@@ -75,7 +75,7 @@ RULES: dict[str, str] = {
     "RES-PHYSICS": "A data source's claim contradicts the speed of light",
 }
 
-GLOBAL_DNS_FLAGS = ("front-door", "frontdoor", "cdn", "global", "anycast", "traffic-manager")
+GLOBAL_DNS_FLAGS = ("front-door", "frontdoor", "cdn", "global", "anycast", "traffic-manager", "dns-steering")
 
 
 # ----------------------------------------------------------------------------- inputs

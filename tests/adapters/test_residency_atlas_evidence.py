@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from conftest import shared_path
+from sharedpaths import shared_path
 
 from mistral_sov.adapters import atlas, evidence
 from mistral_sov.errors import InputError

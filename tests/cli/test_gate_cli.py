@@ -10,8 +10,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 from clihelp import run_cli
-from conftest import shared_path
 from junitparser import Failure, JUnitXml
+from sharedpaths import shared_path
 
 STARTER = Path(__file__).resolve().parents[2] / "templates" / "policies" / "starter.yaml"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import shared_path
 from reports_samples import gate_report, residency_report
+from sharedpaths import shared_path
 
 from mistral_sov.reports import render
 

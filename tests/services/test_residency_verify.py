@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from conftest import shared_path
 from residency_helpers import DATA, recorded, write_city_mmdb
+from sharedpaths import shared_path
 
 from mistral_sov.adapters.geo import ranges
 from mistral_sov.adapters.geo.countries import IptoccProvider

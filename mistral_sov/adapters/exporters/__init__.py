@@ -12,6 +12,10 @@ from mistral_sov.ports import Exporter
 
 EXPORTERS: dict[str, str] = {
     # name: "module:attribute"  (filled by each exporter module's author)
+    "gpo": "mistral_sov.adapters.exporters.gpo:EXPORTER",
+    "intune": "mistral_sov.adapters.exporters.intune:EXPORTER",
+    "browsers": "mistral_sov.adapters.exporters.browsers:EXPORTER",
+    "network": "mistral_sov.adapters.exporters.network:EXPORTER",
 }
 
 

@@ -18,7 +18,7 @@ from typing import Literal
 
 from mistral_sov.core.catalog import Catalog
 from mistral_sov.core.policy import Policy
-from mistral_sov.core.rules import effective_rules
+from mistral_sov.core.rules import export_rules
 from mistral_sov.errors import InputError
 
 Scope = Literal["Machine", "User"]
@@ -81,28 +81,16 @@ def browser_lists(policy: Policy, catalog: Catalog) -> tuple[list[str], list[str
     With ``local_inference.enforce_local_only`` the allow list holds only loopback entries:
     approved remote endpoints are then *not* allow-listed (users may use only the local model);
     their hosts are still excluded from the block list unless a block rule covers them."""
-    local_only = policy.local_inference.enforce_local_only
-    if local_only and policy.blocking.catalog != "all":
-        # Local-only inference blocks every public AI service, whatever blocking.catalog says.
-        blocking = policy.blocking.model_copy(update={"catalog": "all"})
-        policy = policy.model_copy(update={"blocking": blocking})
-    rules = effective_rules(policy, catalog)
+    rules = export_rules(policy, catalog)  # the one view shared with the browser/DNS/PAC formats
     block = list(rules.block_domains)
-    if local_only:
-        allow = list(LOOPBACK_ALLOW)
-        for ep in policy.endpoints:
-            if ep.host and ep.host not in LOOPBACK_ALLOW and ep.host not in block:
-                block.append(ep.host)
-    else:
-        allow = rules.allow_domains
+    allow = list(rules.allow_domains)
     for name, entries in (("URLBlocklist", block), ("URLAllowlist", allow)):
         if len(entries) > MAX_URL_LIST:
             raise InputError(
                 f"the browser {name} would have {len(entries)} entries; Edge and Chrome ignore "
                 f"every entry past the {MAX_URL_LIST}th",
                 hint="narrow blocking.catalog to some categories, or enforce the block list with the "
-                "DNS (rpz, unbound, dnsmasq) or PAC formats: `mistral-sov policy export --format dns "
-                "--format pac`",
+                "DNS (rpz, unbound, dnsmasq) or PAC formats: `mistral-sov policy export --format network`",
                 field="blocking",
             )
     return block, allow

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from conftest import shared_path
 from residency_helpers import write_asn_mmdb, write_city_mmdb
+from sharedpaths import shared_path
 
 from mistral_sov.adapters.geo import ranges
 from mistral_sov.adapters.geo.countries import IptoccProvider

@@ -1,0 +1,300 @@
+"""The on-disk model store for air-gapped sites, and the SHA-256 verdict cache.
+
+Layout (everything under one directory; the platformdirs user data dir by default,
+``--store DIR`` or ``MISTRAL_SOV_MODEL_STORE`` to override)::
+
+    blobs/sha256-<64 hex>.gguf     the weights, named by content (deduplicated)
+    manifests/<name>.json          name, sha256, size, source, imported_at, GGUF governance metadata
+    hash-cache.json                (path, size, mtime_ns, inode) -> sha256, so a 4 GB model is
+                                   not re-hashed (15 s) at every start
+
+Imports stream the source once: bytes are hashed while being copied to a temporary file in
+``blobs/``, which is fsynced and renamed into place only when complete (atomic). Manifests and
+the cache are written atomically too. Paths go through pathlib only (Windows is first-class).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from mistral_sov.adapters.fileio import atomic_write_text
+from mistral_sov.adapters.inference.gguf_header import GGUFHeader, file_identity, read_header
+from mistral_sov.errors import InputError, ModelRefusedError
+
+ENV_STORE = "MISTRAL_SOV_MODEL_STORE"
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+CHUNK = 1 << 20
+CACHE_FILE = "hash-cache.json"
+CACHE_VERSION = 1
+
+
+def default_store_dir() -> Path:
+    env = os.environ.get(ENV_STORE)
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("mistral-sov", appauthor=False)) / "models"
+
+
+def sha256_file(path: Path, progress: Callable[[int], None] | None = None) -> str:
+    """Streaming SHA-256 of a file (1 MiB chunks, constant memory)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+            if progress is not None:
+                progress(len(chunk))
+    return digest.hexdigest()
+
+
+class HashCache:
+    """SHA-256 verdicts keyed by resolved path, valid while (size, mtime_ns, inode) are unchanged.
+
+    Any change of size, modification time or inode (a replaced or edited file) forces a full
+    re-hash. On filesystems that report inode 0 (some Windows volumes) size + mtime_ns decide."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = file
+        self._lock = threading.Lock()
+
+    def _load(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
+            return {}
+        entries = data.get("entries")
+        return entries if isinstance(entries, dict) else {}
+
+    def lookup(self, path: Path) -> str | None:
+        key = str(Path(path).resolve())
+        size, mtime_ns, inode = file_identity(path)
+        entry = self._load().get(key)
+        if (
+            isinstance(entry, dict)
+            and entry.get("size") == size
+            and entry.get("mtime_ns") == mtime_ns
+            and entry.get("inode") == inode
+            and isinstance(entry.get("sha256"), str)
+        ):
+            return str(entry["sha256"])
+        return None
+
+    def store(self, path: Path, sha256: str, identity: tuple[int, int, int]) -> None:
+        key = str(Path(path).resolve())
+        size, mtime_ns, inode = identity
+        with self._lock:
+            entries = self._load()
+            entries[key] = {
+                "size": size,
+                "mtime_ns": mtime_ns,
+                "inode": inode,
+                "sha256": sha256,
+                "verified_at": _now(),
+            }
+            # forget files that no longer exist
+            entries = {k: v for k, v in entries.items() if Path(k).exists()}
+            with contextlib.suppress(OSError):
+                atomic_write_text(
+                    self.file, json.dumps({"version": CACHE_VERSION, "entries": entries}, indent=1)
+                )
+
+    def sha256(self, path: Path) -> tuple[str, bool]:
+        """(sha256, from_cache). Hashes when the cache has no valid verdict for this file."""
+        cached = self.lookup(path)
+        if cached is not None:
+            return cached, True
+        before = file_identity(path)
+        digest = sha256_file(path)
+        after = file_identity(path)
+        if before == after:  # the file did not change while we read it
+            self.store(path, digest, after)
+        return digest, False
+
+
+@dataclass
+class StoredModel:
+    name: str
+    sha256: str
+    size: int
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        meta = self.manifest.get("gguf", {})
+        return meta if isinstance(meta, dict) else {}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class ModelStore:
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = Path(root) if root is not None else default_store_dir()
+        self.blobs = self.root / "blobs"
+        self.manifests = self.root / "manifests"
+        self.cache = HashCache(self.root / CACHE_FILE)
+
+    # --- queries ----------------------------------------------------------------------
+    def list(self) -> list[StoredModel]:
+        if not self.manifests.is_dir():
+            return []
+        out = []
+        for file in sorted(self.manifests.glob("*.json")):
+            model = self._read_manifest(file)
+            if model is not None:
+                out.append(model)
+        return out
+
+    def get(self, name: str) -> StoredModel | None:
+        if not NAME_RE.match(name):
+            return None
+        file = self.manifests / f"{name}.json"
+        return self._read_manifest(file) if file.is_file() else None
+
+    def require(self, name: str) -> StoredModel:
+        model = self.get(name)
+        if model is None:
+            known = ", ".join(m.name for m in self.list()) or "none"
+            raise InputError(
+                f"no model named '{name}' in the store {self.root}",
+                hint=f"stored models: {known}; import one with `mistral-sov local models import PATH`",
+            )
+        return model
+
+    def by_sha256(self, sha256: str) -> StoredModel | None:
+        return next((m for m in self.list() if m.sha256 == sha256.lower()), None)
+
+    def blob_path(self, sha256: str) -> Path:
+        return self.blobs / f"sha256-{sha256}.gguf"
+
+    def _read_manifest(self, file: Path) -> StoredModel | None:
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+            return StoredModel(
+                name=str(data["name"]),
+                sha256=str(data["sha256"]),
+                size=int(data["size"]),
+                path=self.blob_path(str(data["sha256"])),
+                manifest=data,
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    # --- changes ----------------------------------------------------------------------
+    def import_file(
+        self, source: Path, name: str | None = None, *, progress: Callable[[int], None] | None = None
+    ) -> StoredModel:
+        """Copy a GGUF into the store (streaming SHA-256, atomic), recording its metadata.
+
+        The header is validated *before* copying (a non-GGUF or truncated file is refused
+        without writing anything), and re-read from the copy afterwards."""
+        source = Path(source)
+        if not source.is_file():
+            raise InputError(f"'{source}' is not a file", hint="pass the path of a .gguf model file")
+        header = read_header(source)  # raises ModelRefusedError on a bad file
+        name = name or _default_name(source)
+        if not NAME_RE.match(name):
+            raise InputError(
+                f"invalid model name '{name}'",
+                hint="use letters, digits, '.', '_' or '-' (at most 64 characters); pass --name",
+            )
+        existing = self.get(name)
+        self.blobs.mkdir(parents=True, exist_ok=True)
+        self.manifests.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        size = 0
+        fd, tmp_name = tempfile.mkstemp(prefix=".import-", suffix=".tmp", dir=self.blobs)
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+                while chunk := src.read(CHUNK):
+                    digest.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+                    if progress is not None:
+                        progress(len(chunk))
+                out.flush()
+                os.fsync(out.fileno())
+            sha = digest.hexdigest()
+            if existing is not None and existing.sha256 != sha:
+                raise InputError(
+                    f"a different model is already stored as '{name}' ({existing.sha256[:12]}…)",
+                    hint="pick another --name, or `mistral-sov local models remove` the old one first",
+                )
+            blob = self.blob_path(sha)
+            if blob.exists() and blob.stat().st_size == size:
+                tmp.unlink()
+            else:
+                tmp.replace(blob)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        if size != header.file_size:
+            raise InputError(f"'{source}' changed while it was being copied", hint="copy it again")
+        copied = read_header(blob)
+        self.cache.store(blob, sha, file_identity(blob))
+        manifest = {
+            "name": name,
+            "sha256": sha,
+            "size": size,
+            "source": str(source),
+            "imported_at": _now(),
+            "gguf": copied.governance(),
+        }
+        atomic_write_text(self.manifests / f"{name}.json", json.dumps(manifest, indent=2, ensure_ascii=False))
+        return StoredModel(name, sha, size, blob, manifest)
+
+    def remove(self, name: str) -> StoredModel:
+        model = self.require(name)
+        (self.manifests / f"{name}.json").unlink()
+        if not any(m.sha256 == model.sha256 for m in self.list()):
+            with contextlib.suppress(FileNotFoundError):
+                model.path.unlink()
+        return model
+
+
+def _default_name(source: Path) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", source.stem).strip("-._") or "model"
+    return stem[:64]
+
+
+@dataclass
+class VerifiedFile:
+    path: Path
+    sha256: str
+    size: int
+    header: GGUFHeader
+    from_cache: bool
+    seconds: float
+
+
+def verify_file(path: Path, cache: HashCache) -> VerifiedFile:
+    """Header check (refuses non-GGUF/truncated files), then SHA-256 (cached by identity)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelRefusedError(
+            f"model file '{path}' is missing",
+            hint="re-import the approved model (`mistral-sov local models import PATH`)",
+        )
+    t0 = time.perf_counter()
+    header = read_header(path)
+    sha, cached = cache.sha256(path)
+    return VerifiedFile(path, sha, header.file_size, header, cached, time.perf_counter() - t0)

