@@ -417,7 +417,7 @@ class _Judge:
         t = self.target
         if att.internal:
             if not t.private_link:
-                self.add("RES-DEST-COUNTRY", Verdict.WARNING,
+                self.add("RES-DEST-COUNTRY", Verdict.INCONCLUSIVE,
                          f"{att.address} is a private address that no source places",
                          hop=ttl, hint="declare private_link: true for a private endpoint, or supply a geofeed "
                                        "that places it", evidence={"address": att.address})

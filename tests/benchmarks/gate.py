@@ -39,15 +39,16 @@ def run(cmd: list[str], cwd: Path, prefix: list[str]) -> tuple[float, int]:
 def main() -> None:
     residency = importlib.util.find_spec("mistral_sov.cli.verify") is not None
     prefix: list[str] = []
-    hosts = [f"203.0.113.{10 + i}" for i in range(4)]
+    hosts = [f"203.0.113.{10 + i}" for i in range(max(SIZES))]
     topo_ctx = None
     if residency:
         sys.path.insert(0, str(REPO / "tests"))
         import netns_topo
 
-        topo_ctx = netns_topo.build(netns_topo.TopoSpec(routers=3, servers=4, listener=True))
+        # one distinct server address per endpoint, so 200 endpoints really are 200 traces
+        topo_ctx = netns_topo.build(netns_topo.TopoSpec(routers=3, servers=max(SIZES), listener=True))
         topo = topo_ctx.__enter__()
-        hosts = topo.server_addrs(4)
+        hosts = topo.server_addrs(4)  # IPv4 addresses of all the servers
         prefix = ["ip", "netns", "exec", topo.client_ns]
     print(f"residency: {'namespace topology, concurrent traces' if residency else 'SKIPPED (no verify hook)'}")
     mistral = [sys.executable, "-m", "mistral_sov"]

@@ -137,7 +137,7 @@ def test_residency_private_link_destination_and_unresolved(range_index):
         is Verdict.COMPLIANT
     ep.private_link = False
     assert rules(judge_trace(trace, ep, zones, providers(range_index), vantage=None, address="10.1.2.3")) == {
-        "RES-DEST-COUNTRY": Verdict.WARNING, "RES-REGION": Verdict.INCONCLUSIVE}
+        "RES-DEST-COUNTRY": Verdict.INCONCLUSIVE, "RES-REGION": Verdict.INCONCLUSIVE}
     report = verify_targets([Target("nx", "", "nx.invalid", 443)], Zones(),
                             resolve=lambda h: Resolution(h, error="NXDOMAIN"), trace=lambda jobs: {},
                             providers=providers(range_index), vantage=None, options=VerifyOptions(),
