@@ -78,6 +78,38 @@ def main() -> int:
     _report(data, ns.rounds, ns.routers, "all hops answer: traces end as soon as every probe is answered")
     print()
     _report(silent, 1, ns.routers, f"router {ns.routers} silent: every trace waits its 2 s timeout")
+    print()
+    return _verify_cli(ns.routers, ns.rounds)
+
+
+def _verify_cli(routers: int, rounds: int) -> int:
+    """The whole command (resolve, trace, attribute, judge, report) for 1 and 20 endpoints."""
+    import tempfile
+    import time
+
+    from residency_helpers import write_city_mmdb
+
+    with netns_topo.build(netns_topo.TopoSpec(routers=routers, servers=20)) as topo, \
+            tempfile.TemporaryDirectory() as tmp:
+        db = write_city_mmdb(Path(tmp) / "city.mmdb", {"198.51.100.0/24": ("DE", 50.11, 8.68),
+                                                       "203.0.113.0/24": ("DE", 50.11, 8.68)})
+        targets = topo.server_addrs(4)[:20]
+        base = [sys.executable, "-m", "mistral_sov", "verify-residency", "--geoip-db", str(db),
+                "--ranges-dir", str(Path(tmp) / "ranges"), "--timeout", "2", "-o", "json"]
+        times: dict[int, list[float]] = {1: [], 20: []}
+        for _ in range(rounds):
+            for n in (1, 20):
+                start = time.perf_counter()
+                proc = topo.run_in_client([*base, *targets[:n]], cwd=tmp, timeout=300)
+                times[n].append(time.perf_counter() - start)
+                if proc.returncode != 0:
+                    print(proc.stdout[-2000:], proc.stderr[-2000:])
+                    return 1
+        one, twenty = statistics.median(times[1]), statistics.median(times[20])
+    print("verify-residency end to end (process start, resolve, raw TCP trace, attribution, verdict, JSON)")
+    print(f"{'1 endpoint':<34}{one:>10.3f}{1.0:>12.2f}")
+    print(f"{'20 endpoints':<34}{twenty:>10.3f}{twenty / one:>12.2f}")
+    print(f"20 endpoints / 1 endpoint (verify-residency): {twenty / one:.2f}x (target < 2x)")
     return 0
 
 
