@@ -1,8 +1,9 @@
 """The ``mistral-sov`` command: the composition root.
 
-Sub-commands live in one module each (``SUBCOMMANDS``); every module imports only Typer at
-import time, so ``mistral-sov --help`` stays fast. ``main()`` is the single place where
-exceptions become exit codes (docs/architecture.md).
+Sub-commands live in one module each (``SUBCOMMANDS``), imported only when that command
+runs, and every module imports only Typer at import time, so ``mistral-sov --help`` stays
+fast. ``main()`` is the single place where exceptions become exit codes
+(docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -19,23 +20,76 @@ from mistral_sov.errors import ExitStatus, MistralSovError
 
 INTERNAL_ERROR = 70  # EX_SOFTWARE: a bug in mistral-sov, never a verdict
 
-# (module, attribute, name or None for top-level commands registered by the module itself)
-SUBCOMMANDS: list[tuple[str, str, str | None]] = [
-    ("mistral_sov.cli.init", "register", None),
-    ("mistral_sov.cli.policy", "app", "policy"),
-    ("mistral_sov.cli.catalog", "app", "catalog"),
-    ("mistral_sov.cli.allowlist", "app", "allowlist"),
-    ("mistral_sov.cli.local", "app", "local"),
-    ("mistral_sov.cli.verify", "register", None),
-    ("mistral_sov.cli.ranges", "app", "ranges"),
-    ("mistral_sov.cli.evidence", "keys_app", "keys"),
-    ("mistral_sov.cli.evidence", "app", "evidence"),
-    ("mistral_sov.cli.gate", "app", "gate"),
-    ("mistral_sov.cli.ci", "app", "ci"),
-]
+# name -> (module, attribute, one-line help). The attribute is a Typer sub-app, or a
+# ``register(app)`` function adding one top-level command. Modules are imported only when the
+# command is used, so ``mistral-sov --help`` builds none of them; the help lines here are kept
+# equal to the modules' own by tests/cli/test_cli_foundation.py.
+SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": ("mistral_sov.cli.init", "register",
+             "Write a commented starter policy (and its JSON Schema beside it for editors)."),
+    "policy": ("mistral_sov.cli.policy", "app", "Validate, explain and export the policy file."),
+    "catalog": ("mistral_sov.cli.catalog", "app", "Browse the catalog of public AI services."),
+    "allowlist": ("mistral_sov.cli.allowlist", "app", "Manage and test the approved-endpoint allowlist."),
+    "verify-residency": ("mistral_sov.cli.verify", "register",
+                         "Trace each approved endpoint and prove every hop stays in the allowed zones."),
+    "ranges": ("mistral_sov.cli.ranges", "app",
+               "Cloud IP range files (Azure, AWS, Google Cloud, Oracle, Cloudflare, Fastly)."),
+    "keys": ("mistral_sov.cli.evidence", "keys_app", "Ed25519 keys for signing evidence."),
+    "evidence": ("mistral_sov.cli.evidence", "app", "Check signed evidence records."),
+    "local": ("mistral_sov.cli.local", "app",
+              "Serve an approved open-weight model on this machine only (OpenAI-compatible)."),
+    "gate": ("mistral_sov.cli.gate", "app",
+             "CI compliance gate: policy, bundle drift, ADMX lint, residency, local models, catalog conflicts."),
+    "ci": ("mistral_sov.cli.ci", "app", "CI pipelines that run the compliance gate."),
+}
+
+_built: dict[str, Any] = {}
+
+
+def build_subcommand(name: str) -> Any:
+    """Import and build one sub-command (a Click command or group), once."""
+    if name not in _built:
+        module, attr, _help = SUBCOMMANDS[name]
+        obj = getattr(importlib.import_module(module), attr)
+        if isinstance(obj, typer.Typer):
+            obj.rich_markup_mode = None  # plain Click help, like the root (no Rich import)
+            obj._add_completion = False  # completion is offered once, on the root
+            command = typer.main.get_group(obj)  # a group even with a single command ("ci init")
+        else:  # a register(app) function adding one command
+            holder = typer.Typer(rich_markup_mode=None, add_completion=False)
+            obj(holder)
+            holder.callback()(lambda: None)  # force a group so the command keeps its name
+            command = typer.main.get_command(holder).commands[name]  # type: ignore[attr-defined]
+        command.name = name
+        _built[name] = command
+    return _built[name]
+
+
+class _LazyGroup(typer.core.TyperGroup):
+    """The root group: lists sub-commands from ``SUBCOMMANDS`` and builds one only when used."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *SUBCOMMANDS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in SUBCOMMANDS:
+            return build_subcommand(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        rows = [(name, help_) for name, (_m, _a, help_) in SUBCOMMANDS.items()]
+        limit = max(formatter.width - 6 - max(len(name) for name, _ in rows), 20)
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, _short(help_, limit)) for name, help_ in rows])
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3].rsplit(" ", 1)[0] + "..."
+
 
 app = typer.Typer(
     name="mistral-sov",
+    cls=_LazyGroup,
     help="Keep AI prompts and answers inside designated EU zones, and prove it.",
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
@@ -75,12 +129,6 @@ def _root(
         resources.set_templates_dir(templates_dir)
 
 
-for _module, _attr, _name in SUBCOMMANDS:
-    _obj = getattr(importlib.import_module(_module), _attr)
-    if _name is None:
-        _obj(app)
-    else:
-        app.add_typer(_obj, name=_name)
 
 
 def _print_error(exc: MistralSovError) -> None:

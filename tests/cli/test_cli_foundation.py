@@ -170,3 +170,17 @@ def test_allowlist_edit_preserves_crlf_and_bom(tmp_path: Path) -> None:
 def test_shell_completion_available() -> None:
     res = run_cli("--show-completion", "bash")
     assert res.code == 0
+
+
+def test_lazy_subcommands_build_and_their_help_lines_match() -> None:
+    from mistral_sov.cli.app import SUBCOMMANDS, build_subcommand
+
+    for name, (_module, _attr, help_line) in SUBCOMMANDS.items():
+        command = build_subcommand(name)
+        assert command.name == name
+        real = (command.help or "").strip().splitlines()[0]
+        assert real == help_line, (name, real)
+    root = run_cli("--help")
+    assert all(name in root.out for name in SUBCOMMANDS)
+    sub = run_cli("gate", "--help")
+    assert sub.code == 0 and "--soft-fail" in sub.out and "\x1b[" not in sub.out
