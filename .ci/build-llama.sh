@@ -18,3 +18,24 @@ if [ -z "$wheel" ]; then
   wheel=$(ls "$CACHE"/llama_cpp_python-"$VERSION"-*.whl | head -n 1)
 fi
 "$PY" -m pip install -q "$wheel" "numpy>=1.20" "typing-extensions>=4.5" "diskcache>=5.6.1" "jinja2>=2.11.3"
+
+# llama.cpp's own llama-server, from the same sdist: the `--backend llama-server` tests drive a
+# real binary. Cached in $MISTRAL_SOV_BIN_CACHE or ~/.cache/mistral-sov/bin (about 7 minutes).
+BIN_DIR="${MISTRAL_SOV_BIN_CACHE:-$HOME/.cache/mistral-sov/bin}"
+mkdir -p "$BIN_DIR"
+if [ ! -x "$BIN_DIR/llama-server" ]; then
+  echo "building llama-server $VERSION (cached in $BIN_DIR)"
+  work=$(mktemp -d)
+  "$PY" -m pip download -q --no-deps --no-binary :all: -d "$work" "llama-cpp-python==$VERSION"
+  tar -xzf "$work/llama_cpp_python-$VERSION.tar.gz" -C "$work"
+  generator=()
+  if command -v ninja >/dev/null 2>&1; then generator=(-G Ninja); fi
+  cmake -S "$work/llama_cpp_python-$VERSION/vendor/llama.cpp" -B "$work/build" "${generator[@]}" \
+    -DGGML_NATIVE=ON -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+    -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_TOOLS=ON -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF \
+    -DLLAMA_CURL=OFF >/dev/null
+  cmake --build "$work/build" -j"$(nproc)" -t llama-server >/dev/null
+  install -m 0755 "$work/build/bin/llama-server" "$BIN_DIR/llama-server"
+  rm -rf "$work"
+fi
+echo "llama-server: $BIN_DIR/llama-server"

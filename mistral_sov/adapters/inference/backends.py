@@ -241,8 +241,13 @@ class LlamaServerBackend:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("LLAMA_ARG_", "HF_", "LLAMA_API_KEY"))}
         env["LLAMA_API_KEY"] = self._key
         env["LLAMA_OFFLINE"] = "1"
+        # llama-server logs every request: send its output to a file, never to a pipe nobody
+        # reads (a full pipe buffer would stall the server after a few hundred requests)
+        import tempfile
+
+        self._log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                     stdout=self._log, stderr=subprocess.STDOUT)
         self.base = f"http://127.0.0.1:{self.port}"
         self.client = httpx.Client(base_url=self.base, timeout=httpx.Timeout(3600.0, connect=10.0), trust_env=False,
                                    headers={"Authorization": f"Bearer {self._key}"})
@@ -250,7 +255,7 @@ class LlamaServerBackend:
         deadline = time.monotonic() + start_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                err = (self.proc.stderr.read() if self.proc.stderr else b"").decode(errors="replace")[-800:]
+                err = self.log_tail()
                 raise MissingBackendError(f"llama-server exited with code {self.proc.returncode}: {err}",
                                           hint="run the binary by hand with --help to check it works")
             with contextlib.suppress(httpx.HTTPError):
@@ -298,6 +303,16 @@ class LlamaServerBackend:
     def last_usage(self) -> dict[str, int]:
         return dict(self._usage)
 
+    def log_tail(self, limit: int = 800) -> str:
+        """The last characters llama-server printed (for error messages)."""
+        try:
+            self._log.seek(0, os.SEEK_END)
+            size = self._log.tell()
+            self._log.seek(max(0, size - limit))
+            return bytes(self._log.read()).decode(errors="replace")
+        except (OSError, ValueError):
+            return ""
+
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.client.close()
@@ -307,3 +322,6 @@ class LlamaServerBackend:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+                self.proc.wait(10)
+        with contextlib.suppress(OSError):
+            self._log.close()
