@@ -145,6 +145,13 @@ def main(argv: list[str] | None = None) -> None:
 
     if "--debug" in (argv if argv is not None else sys.argv[1:]):
         _debug["on"] = True
+    for stream in (sys.stdout, sys.stderr):
+        # a Windows console or pipe in a legacy code page must not turn an organisation name
+        # or an arrow into a UnicodeEncodeError: unencodable characters print as '?'
+        # (files and reports are always written as UTF-8 by their writers)
+        encoding = (getattr(stream, "encoding", "") or "").lower().replace("-", "")
+        if encoding != "utf8" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     command = typer.main.get_command(app)
     code: int
     try:

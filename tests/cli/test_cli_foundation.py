@@ -184,3 +184,15 @@ def test_lazy_subcommands_build_and_their_help_lines_match() -> None:
     assert all(name in root.out for name in SUBCOMMANDS)
     sub = run_cli("gate", "--help")
     assert sub.code == 0 and "--soft-fail" in sub.out and "\x1b[" not in sub.out
+
+
+def test_legacy_code_page_output_does_not_crash(tmp_path: Path) -> None:
+    policy = tmp_path / "s.yaml"
+    policy.write_text("version: 1\norganization: Škoda Česká spořitelna → 東京\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONIOENCODING": "cp1252"}
+    out = subprocess.run(
+        [sys.executable, "-m", "mistral_sov", "policy", "validate", "-p", str(policy), "-o", "json"],
+        capture_output=True, env=env, check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert b'"organization": "\x8akoda' in out.stdout and b"?" in out.stdout
