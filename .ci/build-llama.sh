@@ -8,16 +8,16 @@ CACHE="${MISTRAL_SOV_WHEEL_CACHE:-$HOME/.cache/mistral-sov/wheels}"
 mkdir -p "$CACHE"
 if "$PY" -c "import llama_cpp, sys; sys.exit(0 if llama_cpp.__version__ == '$VERSION' else 1)" 2>/dev/null; then
   echo "llama-cpp-python $VERSION already installed"
-  exit 0
+else
+  wheel=$(ls "$CACHE"/llama_cpp_python-"$VERSION"-*.whl 2>/dev/null | head -n 1 || true)
+  if [ -z "$wheel" ]; then
+    echo "building llama-cpp-python $VERSION from source (cached in $CACHE)"
+    CMAKE_ARGS="-DLLAVA_BUILD=OFF -DGGML_NATIVE=ON" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
+      "$PY" -m pip wheel -q --no-deps -w "$CACHE" "llama-cpp-python==$VERSION"
+    wheel=$(ls "$CACHE"/llama_cpp_python-"$VERSION"-*.whl | head -n 1)
+  fi
+  "$PY" -m pip install -q "$wheel" "numpy>=1.20" "typing-extensions>=4.5" "diskcache>=5.6.1" "jinja2>=2.11.3"
 fi
-wheel=$(ls "$CACHE"/llama_cpp_python-"$VERSION"-*.whl 2>/dev/null | head -n 1 || true)
-if [ -z "$wheel" ]; then
-  echo "building llama-cpp-python $VERSION from source (cached in $CACHE)"
-  CMAKE_ARGS="-DLLAVA_BUILD=OFF -DGGML_NATIVE=ON" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
-    "$PY" -m pip wheel -q --no-deps -w "$CACHE" "llama-cpp-python==$VERSION"
-  wheel=$(ls "$CACHE"/llama_cpp_python-"$VERSION"-*.whl | head -n 1)
-fi
-"$PY" -m pip install -q "$wheel" "numpy>=1.20" "typing-extensions>=4.5" "diskcache>=5.6.1" "jinja2>=2.11.3"
 
 # llama.cpp's own llama-server, from the same sdist: the `--backend llama-server` tests drive a
 # real binary. Cached in $MISTRAL_SOV_BIN_CACHE or ~/.cache/mistral-sov/bin (about 7 minutes).
