@@ -42,7 +42,7 @@ def topo():
         yield t
 
 
-def gate(topo, tmp_path: Path, r2_country: tuple[str, float, float]):
+def gate(topo, tmp_path: Path, r2_country: tuple[str, float, float], *checks: str):
     places = {
         "198.51.100.1/32": ("DE", *FRA),
         "198.51.100.2/32": r2_country,
@@ -52,22 +52,30 @@ def gate(topo, tmp_path: Path, r2_country: tuple[str, float, float]):
     db = write_city_mmdb(tmp_path / "city.mmdb", places)
     (tmp_path / "sovereignty.yaml").write_text(POLICY, encoding="utf-8")
     return topo.run_in_client(
-        [*CLI, "gate", "--only", "residency", "--method", "udp", "--timeout", "1", "--max-hops", "8",
+        [*CLI, "gate", *checks, "--method", "udp", "--timeout", "1", "--max-hops", "8",
          "--geoip-db", str(db), "--ranges-dir", str(tmp_path / "ranges"), "--quiet",
          "--report", "sarif:gate.sarif", "--report", "junit:gate.xml", "--report", "json:gate.json"],
         cwd=str(tmp_path), timeout=180,
     )
 
 
-def test_gate_netns_eu_route_passes(topo, tmp_path: Path) -> None:
-    proc = gate(topo, tmp_path, ("NL", 52.37, 4.90))
+def test_gate_netns_clean_repo_passes_every_check(topo, tmp_path: Path) -> None:
+    """A clean repository: the policy, a freshly exported bundle, an EU route."""
+    (tmp_path / "sovereignty.yaml").write_text(POLICY, encoding="utf-8")
+    export = topo.run_in_client([*CLI, "policy", "export", "--out", "bundle"], cwd=str(tmp_path), timeout=120)
+    assert export.returncode == 0, export.stderr
+    proc = gate(topo, tmp_path, ("NL", 52.37, 4.90), "--bundle", "bundle")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     doc = json.loads((tmp_path / "gate.json").read_text(encoding="utf-8"))
     assert doc["verdict"] == "COMPLIANT"
+    ran = {c["name"].split(":")[0]: c["verdict"] for c in doc["checks"]}
+    assert {"policy", "drift", "admx-lint", "catalog-conflicts"} <= set(ran), ran
+    assert any(name.startswith("residency") for name in ran), ran
+    assert "VIOLATION" not in ran.values() and "INCONCLUSIVE" not in ran.values(), ran
 
 
 def test_gate_netns_forbidden_transit_fails_on_policy_line(topo, tmp_path: Path) -> None:
-    proc = gate(topo, tmp_path, ("US", *ASH))
+    proc = gate(topo, tmp_path, ("US", *ASH), "--only", "residency")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
     sarif = json.loads((tmp_path / "gate.sarif").read_text(encoding="utf-8"))
