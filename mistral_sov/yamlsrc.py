@@ -71,7 +71,8 @@ def _error(file: str, mark: Any, message: str, hint: str = "") -> InputError:
 def decode(data: bytes, file: str) -> str:
     if len(data) > MAX_BYTES:
         raise InputError(
-            f"{file} is {len(data)} bytes; the limit is {MAX_BYTES}", location=Location(file),
+            f"{file} is {len(data)} bytes; the limit is {MAX_BYTES}",
+            location=Location(file),
             hint="split the file or move long domain lists into fewer entries",
         )
     if data.startswith(b"\xef\xbb\xbf"):
@@ -89,7 +90,8 @@ def decode(data: bytes, file: str) -> str:
         col = exc.start - (before.rfind(b"\n") + 1) + 1
         loc = Location(file, line, col)
         raise InputError(
-            "the file is not valid UTF-8", location=loc,
+            "the file is not valid UTF-8",
+            location=loc,
             hint="save it as UTF-8 (Notepad: File > Save as > Encoding: UTF-8)",
         ) from None
 
@@ -139,13 +141,16 @@ def load_yaml(text: str, file: str) -> LocatedDoc:
         if top.is_map:
             if top.key is _NO_KEY:
                 if not isinstance(value, str) or isinstance(value, bool):
-                    raise _error(file, mark, f"mapping keys must be strings, got {value!r}",
-                                 "quote the key")
+                    raise _error(file, mark, f"mapping keys must be strings, got {value!r}", "quote the key")
                 if value in top.container:
                     first = doc.keys.get((*top.path, value))
                     where = f" (first at line {first[0]})" if first else ""
-                    raise _error(file, mark, f"duplicate key '{value}'{where}",
-                                 "remove one of them: YAML would silently keep only the last")
+                    raise _error(
+                        file,
+                        mark,
+                        f"duplicate key '{value}'{where}",
+                        "remove one of them: YAML would silently keep only the last",
+                    )
                 top.key = value
                 top.key_mark = mark
                 doc.keys[(*top.path, value)] = (mark.line + 1, mark.column + 1)
@@ -176,8 +181,12 @@ def load_yaml(text: str, file: str) -> LocatedDoc:
             if isinstance(event, ev.DocumentStartEvent):
                 documents += 1
                 if documents > 1:
-                    raise _error(file, event.start_mark, "more than one YAML document in the file",
-                                 "remove the '---' separator: one policy per file")
+                    raise _error(
+                        file,
+                        event.start_mark,
+                        "more than one YAML document in the file",
+                        "remove the '---' separator: one policy per file",
+                    )
                 continue
             if isinstance(event, (ev.StreamStartEvent, ev.StreamEndEvent, ev.DocumentEndEvent)):
                 continue
@@ -185,11 +194,13 @@ def load_yaml(text: str, file: str) -> LocatedDoc:
             if isinstance(event, (ev.MappingStartEvent, ev.SequenceStartEvent)):
                 check_tag(event.tag, mark)
                 if len(stack) >= MAX_DEPTH:
-                    raise _error(file, mark, f"nesting deeper than {MAX_DEPTH} levels",
-                                 "a policy file is only a few levels deep")
+                    raise _error(
+                        file, mark, f"nesting deeper than {MAX_DEPTH} levels", "a policy file is only a few levels deep"
+                    )
                 if stack and stack[-1].is_map and stack[-1].key is _NO_KEY:
-                    raise _error(file, mark, "mapping keys must be plain strings",
-                                 "a key cannot be a list or a mapping")
+                    raise _error(
+                        file, mark, "mapping keys must be plain strings", "a key cannot be a list or a mapping"
+                    )
                 is_map = isinstance(event, ev.MappingStartEvent)
                 path = child_path()
                 frame = _Frame({} if is_map else [], is_map, path, event.anchor, mark)
@@ -237,29 +248,36 @@ def load_yaml(text: str, file: str) -> LocatedDoc:
                     raise _error(file, mark, f"unknown alias '*{event.anchor}'", "define the anchor first")
                 value, size, closed = anchors[event.anchor]
                 if not closed:
-                    raise _error(file, mark, f"recursive alias '*{event.anchor}'",
-                                 "an anchor cannot contain itself")
+                    raise _error(file, mark, f"recursive alias '*{event.anchor}'", "an anchor cannot contain itself")
                 total += size
                 if total > MAX_NODES:
-                    raise _error(file, mark, f"aliases expand the document beyond {MAX_NODES} values",
-                                 "this looks like a YAML alias bomb; write the values out")
+                    raise _error(
+                        file,
+                        mark,
+                        f"aliases expand the document beyond {MAX_NODES} values",
+                        "this looks like a YAML alias bomb; write the values out",
+                    )
                 if stack and not (stack[-1].is_map and stack[-1].key is _NO_KEY):
                     doc.values[child_path()] = (mark.line + 1, mark.column + 1)
                 attach(value, size, mark, event.end_mark.index)
             if total > MAX_NODES:
-                raise _error(file, mark, f"the document has more than {MAX_NODES} values",
-                             "split the file")
+                raise _error(file, mark, f"the document has more than {MAX_NODES} values", "split the file")
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or str(exc)
         context = f" {exc.context}" if exc.context else ""
-        raise _error(file, mark, f"YAML syntax error: {problem}{context}",
-                     "check indentation (spaces, not tabs), colons and quotes") from None
+        raise _error(
+            file,
+            mark,
+            f"YAML syntax error: {problem}{context}",
+            "check indentation (spaces, not tabs), colons and quotes",
+        ) from None
     except yaml.YAMLError as exc:
         raise _error(file, None, f"YAML error: {exc}", "check the file's syntax") from None
     if not root_set:
-        raise InputError("the file is empty", location=Location(file, 1, 1),
-                         hint="run `mistral-sov init` to write a starter policy")
+        raise InputError(
+            "the file is empty", location=Location(file, 1, 1), hint="run `mistral-sov init` to write a starter policy"
+        )
     return doc
 
 

@@ -12,8 +12,7 @@ DATA = Path(__file__).resolve().parent / "data" / "residency"
 
 def recorded(name: str) -> TraceResult:
     doc = json.loads((DATA / name).read_text(encoding="utf-8"))
-    hops = [Hop(h["ttl"], h["sent"], [ProbeReply(a, rtt, kind) for a, rtt, kind in h["replies"]])
-            for h in doc["hops"]]
+    hops = [Hop(h["ttl"], h["sent"], [ProbeReply(a, rtt, kind) for a, rtt, kind in h["replies"]]) for h in doc["hops"]]
     return TraceResult(doc["target"], doc["method"], doc["port"], doc["tracer"], hops, doc["reached"])
 
 
@@ -24,10 +23,13 @@ def write_city_mmdb(path: Path, places: dict[str, tuple[str, float, float]], *, 
 
     writer = MMDBWriter(ip_version=ip_version, database_type="Test-City", ipv4_compatible=ip_version == 6)
     for prefix, (country, lat, lon) in places.items():
-        writer.insert_network(IPSet([prefix]), {
-            "country": {"iso_code": country},
-            "location": {"latitude": lat, "longitude": lon, "accuracy_radius": 20},
-        })
+        writer.insert_network(
+            IPSet([prefix]),
+            {
+                "country": {"iso_code": country},
+                "location": {"latitude": lat, "longitude": lon, "accuracy_radius": 20},
+            },
+        )
     writer.to_db_file(str(path))
     return path
 
@@ -38,7 +40,6 @@ def write_asn_mmdb(path: Path, asns: dict[str, tuple[int, str]]) -> Path:
 
     writer = MMDBWriter(ip_version=6, database_type="Test-ASN", ipv4_compatible=True)
     for prefix, (asn, org) in asns.items():
-        writer.insert_network(IPSet([prefix]), {"autonomous_system_number": asn,
-                                                "autonomous_system_organization": org})
+        writer.insert_network(IPSet([prefix]), {"autonomous_system_number": asn, "autonomous_system_organization": org})
     writer.to_db_file(str(path))
     return path

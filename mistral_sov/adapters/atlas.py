@@ -23,8 +23,13 @@ from typing import Any
 from mistral_sov.core.trace import Hop, ProbeReply, TraceResult
 from mistral_sov.errors import InputError, Location
 
-_ERR_KINDS = {"N": "net-unreachable", "H": "unreachable", "A": "admin-prohibited", "P": "protocol-unreachable",
-              "p": "port-unreachable"}
+_ERR_KINDS = {
+    "N": "net-unreachable",
+    "H": "unreachable",
+    "A": "admin-prohibited",
+    "P": "protocol-unreachable",
+    "p": "port-unreachable",
+}
 
 
 def load(path: Path) -> list[TraceResult]:
@@ -32,11 +37,17 @@ def load(path: Path) -> list[TraceResult]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise InputError(f"RIPE Atlas results '{path}' not found", location=Location(str(path)),
-                         hint="download them from https://atlas.ripe.net/api/v2/measurements/ID/results/") from None
+        raise InputError(
+            f"RIPE Atlas results '{path}' not found",
+            location=Location(str(path)),
+            hint="download them from https://atlas.ripe.net/api/v2/measurements/ID/results/",
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read '{path}': {exc}", location=Location(str(path)),
-                         hint="pass the JSON or JSON Lines file of a traceroute measurement") from None
+        raise InputError(
+            f"cannot read '{path}': {exc}",
+            location=Location(str(path)),
+            hint="pass the JSON or JSON Lines file of a traceroute measurement",
+        ) from None
     return parse(text, str(path))
 
 
@@ -48,8 +59,11 @@ def parse(text: str, file: str = "<atlas>") -> list[TraceResult]:
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON: {exc.msg}", location=Location(file, exc.lineno, exc.colno),
-                             hint="pass the results file unchanged") from None
+            raise InputError(
+                f"not valid JSON: {exc.msg}",
+                location=Location(file, exc.lineno, exc.colno),
+                hint="pass the results file unchanged",
+            ) from None
         records = [(1, r) for r in doc]
     else:
         for lineno, line in enumerate(text.splitlines(), start=1):
@@ -58,11 +72,17 @@ def parse(text: str, file: str = "<atlas>") -> list[TraceResult]:
             try:
                 records.append((lineno, json.loads(line)))
             except json.JSONDecodeError as exc:
-                raise InputError(f"line is not valid JSON: {exc.msg}", location=Location(file, lineno, exc.colno),
-                                 hint="JSON Lines: one traceroute result object per line") from None
+                raise InputError(
+                    f"line is not valid JSON: {exc.msg}",
+                    location=Location(file, lineno, exc.colno),
+                    hint="JSON Lines: one traceroute result object per line",
+                ) from None
     if not records:
-        raise InputError("no RIPE Atlas results in the file", location=Location(file),
-                         hint="pass the results of a traceroute measurement")
+        raise InputError(
+            "no RIPE Atlas results in the file",
+            location=Location(file),
+            hint="pass the results of a traceroute measurement",
+        )
     return [parse_result(rec, Location(file, lineno, 1)) for lineno, rec in records]
 
 
@@ -74,44 +94,57 @@ def _num(value: Any) -> float | None:
 
 def parse_result(rec: Any, where: Location) -> TraceResult:
     if not isinstance(rec, dict):
-        raise InputError("a RIPE Atlas result must be a JSON object", location=where,
-                         hint="pass traceroute results (type: traceroute)")
+        raise InputError(
+            "a RIPE Atlas result must be a JSON object",
+            location=where,
+            hint="pass traceroute results (type: traceroute)",
+        )
     kind = rec.get("type", "traceroute")
     if kind != "traceroute":
-        raise InputError(f"result of type '{kind}', not traceroute", location=where,
-                         hint="only traceroute measurements can be judged")
+        raise InputError(
+            f"result of type '{kind}', not traceroute",
+            location=where,
+            hint="only traceroute measurements can be judged",
+        )
     hops_raw = rec.get("result")
     if not isinstance(hops_raw, list):
-        raise InputError("the result has no 'result' list", location=where,
-                         hint="pass traceroute results as downloaded from RIPE Atlas")
+        raise InputError(
+            "the result has no 'result' list",
+            location=where,
+            hint="pass traceroute results as downloaded from RIPE Atlas",
+        )
     dst = rec.get("dst_addr")
     target = ""
     if isinstance(dst, str):
         try:
             target = str(ipaddress.ip_address(dst))
         except ValueError:
-            raise InputError(f"dst_addr '{dst}' is not an IP address", location=where,
-                             hint="pass the results file unchanged") from None
+            raise InputError(
+                f"dst_addr '{dst}' is not an IP address", location=where, hint="pass the results file unchanged"
+            ) from None
     proto = str(rec.get("proto") or "").lower() or "udp"
     notes: list[str] = []
     hops: list[Hop] = []
     reached = False
     for entry in hops_raw:
         if not isinstance(entry, dict):
-            raise InputError("a hop entry must be a JSON object", location=where,
-                             hint="pass the results file unchanged")
+            raise InputError(
+                "a hop entry must be a JSON object", location=where, hint="pass the results file unchanged"
+            )
         if "error" in entry:
             notes.append(f"hop {entry.get('hop', '?')}: {entry['error']}")
             if "hop" not in entry:
                 continue
         ttl = entry.get("hop")
         if isinstance(ttl, bool) or not isinstance(ttl, int) or not 1 <= ttl <= 255:
-            raise InputError(f"hop number {ttl!r} is not 1..255", location=where,
-                             hint="pass the results file unchanged")
+            raise InputError(
+                f"hop number {ttl!r} is not 1..255", location=where, hint="pass the results file unchanged"
+            )
         replies_raw = entry.get("result") or []
         if not isinstance(replies_raw, list):
-            raise InputError(f"hop {ttl}: 'result' is not a list", location=where,
-                             hint="pass the results file unchanged")
+            raise InputError(
+                f"hop {ttl}: 'result' is not a list", location=where, hint="pass the results file unchanged"
+            )
         hop = Hop(ttl=ttl, sent=len(replies_raw))
         for reply in replies_raw:
             if not isinstance(reply, dict) or "x" in reply:
@@ -136,13 +169,31 @@ def parse_result(rec: Any, where: Location) -> TraceResult:
             hop.replies.append(ProbeReply(address, rtt, rkind))
         hops.append(hop)
     stamp = rec.get("timestamp")
-    started = (_dt.datetime.fromtimestamp(stamp, tz=_dt.timezone.utc).isoformat()
-               if isinstance(stamp, int) and not isinstance(stamp, bool) and 0 <= stamp < 2**33 else "")
+    started = (
+        _dt.datetime.fromtimestamp(stamp, tz=_dt.timezone.utc).isoformat()
+        if isinstance(stamp, int) and not isinstance(stamp, bool) and 0 <= stamp < 2**33
+        else ""
+    )
     end = rec.get("endtime")
     duration = float(end - stamp) if isinstance(end, int) and isinstance(stamp, int) and end >= stamp else 0.0
     notes.append(f"RIPE Atlas firmware {rec.get('fw')}, paris_id {rec.get('paris_id')}")
-    raw = {k: rec.get(k) for k in ("af", "dst_addr", "dst_name", "from", "fw", "msm_id", "prb_id", "proto",
-                                   "paris_id", "src_addr", "timestamp", "endtime")}
+    raw = {
+        k: rec.get(k)
+        for k in (
+            "af",
+            "dst_addr",
+            "dst_name",
+            "from",
+            "fw",
+            "msm_id",
+            "prb_id",
+            "proto",
+            "paris_id",
+            "src_addr",
+            "timestamp",
+            "endtime",
+        )
+    }
     return TraceResult(
         target=target or str(rec.get("dst_name") or ""),
         method=proto,

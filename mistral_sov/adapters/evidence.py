@@ -36,11 +36,17 @@ def _read(path: Path, what: str) -> bytes:
     try:
         return Path(path).read_bytes()
     except FileNotFoundError:
-        raise InputError(f"{what} '{path}' not found", location=Location(str(path)),
-                         hint="create a key pair with `mistral-sov keys generate`") from None
+        raise InputError(
+            f"{what} '{path}' not found",
+            location=Location(str(path)),
+            hint="create a key pair with `mistral-sov keys generate`",
+        ) from None
     except OSError as exc:
-        raise InputError(f"cannot read '{path}': {exc.strerror}", location=Location(str(path)),
-                         hint="check the path and its permissions") from None
+        raise InputError(
+            f"cannot read '{path}': {exc.strerror}",
+            location=Location(str(path)),
+            hint="check the path and its permissions",
+        ) from None
 
 
 def load_private_key(path: Path) -> Any:
@@ -51,11 +57,17 @@ def load_private_key(path: Path) -> Any:
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:
-        raise InputError(f"'{path}' is not an unencrypted PEM private key ({exc})", location=Location(str(path)),
-                         hint="pass the .key file written by `mistral-sov keys generate`") from None
+        raise InputError(
+            f"'{path}' is not an unencrypted PEM private key ({exc})",
+            location=Location(str(path)),
+            hint="pass the .key file written by `mistral-sov keys generate`",
+        ) from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise InputError(f"'{path}' is not an Ed25519 key", location=Location(str(path)),
-                         hint="evidence is signed with Ed25519: `mistral-sov keys generate`")
+        raise InputError(
+            f"'{path}' is not an Ed25519 key",
+            location=Location(str(path)),
+            hint="evidence is signed with Ed25519: `mistral-sov keys generate`",
+        )
     return key
 
 
@@ -67,11 +79,17 @@ def load_public_key(path: Path) -> Any:
     try:
         key = serialization.load_pem_public_key(data)
     except (ValueError, TypeError) as exc:
-        raise InputError(f"'{path}' is not a PEM public key ({exc})", location=Location(str(path)),
-                         hint="pass the .pub file written by `mistral-sov keys generate`") from None
+        raise InputError(
+            f"'{path}' is not a PEM public key ({exc})",
+            location=Location(str(path)),
+            hint="pass the .pub file written by `mistral-sov keys generate`",
+        ) from None
     if not isinstance(key, Ed25519PublicKey):
-        raise InputError(f"'{path}' is not an Ed25519 public key", location=Location(str(path)),
-                         hint="pass the .pub file written by `mistral-sov keys generate`")
+        raise InputError(
+            f"'{path}' is not an Ed25519 public key",
+            location=Location(str(path)),
+            hint="pass the .pub file written by `mistral-sov keys generate`",
+        )
     return key
 
 
@@ -90,13 +108,18 @@ def generate_keypair(directory: Path) -> tuple[Path, Path]:
     directory = Path(directory)
     private_path, public_path = directory / PRIVATE_NAME, directory / PUBLIC_NAME
     if private_path.exists():
-        raise InputError(f"'{private_path}' already exists", location=Location(str(private_path)),
-                         hint="choose another --out directory; never overwrite a signing key")
+        raise InputError(
+            f"'{private_path}' already exists",
+            location=Location(str(private_path)),
+            hint="choose another --out directory; never overwrite a signing key",
+        )
     key = Ed25519PrivateKey.generate()
-    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption())
-    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     directory.mkdir(parents=True, exist_ok=True)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     fd = os.open(private_path, flags, 0o600)
@@ -134,16 +157,29 @@ def verify(data: bytes, public_key: Any, file: str = "<evidence>") -> tuple[bool
         doc = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         line, col = (exc.lineno, exc.colno) if isinstance(exc, json.JSONDecodeError) else (0, 0)
-        raise InputError(f"'{Path(file).name}' is not JSON ({exc})", location=Location(file, line, col),
-                         hint="pass a report written with --sign-key") from None
+        raise InputError(
+            f"'{Path(file).name}' is not JSON ({exc})",
+            location=Location(file, line, col),
+            hint="pass a report written with --sign-key",
+        ) from None
     sig = doc.get("signature") if isinstance(doc, dict) else None
-    if (not isinstance(doc, dict) or doc.get("format") != ENVELOPE_FORMAT or not isinstance(sig, dict)
-            or "payload" not in doc):
-        raise InputError(f"'{Path(file).name}' is not a signed evidence envelope", location=Location(file),
-                         hint="sign reports with `verify-residency --report json:FILE --sign-key KEY`")
+    if (
+        not isinstance(doc, dict)
+        or doc.get("format") != ENVELOPE_FORMAT
+        or not isinstance(sig, dict)
+        or "payload" not in doc
+    ):
+        raise InputError(
+            f"'{Path(file).name}' is not a signed evidence envelope",
+            location=Location(file),
+            hint="sign reports with `verify-residency --report json:FILE --sign-key KEY`",
+        )
     if sig.get("algorithm") != "Ed25519" or not isinstance(sig.get("value"), str):
-        raise InputError("unsupported or missing signature", location=Location(file),
-                         hint="only Ed25519 signatures written by mistral-sov are supported")
+        raise InputError(
+            "unsupported or missing signature",
+            location=Location(file),
+            hint="only Ed25519 signatures written by mistral-sov are supported",
+        )
     try:
         value = base64.b64decode(sig["value"], validate=True)
     except ValueError:

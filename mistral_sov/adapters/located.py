@@ -80,25 +80,27 @@ def diagnostics_from(exc: ValidationError, doc: LocatedDoc, fields_at: Any = Non
         elif kind == "missing":
             name = str(path[-1]) if path else "?"
             diag = Diagnostic(
-                f"required key '{name}' is missing", doc.where(path[:-1], key=True), field,
+                f"required key '{name}' is missing",
+                doc.where(path[:-1], key=True),
+                field,
                 f"add '{name}:' (see docs/policy.md)",
             )
         elif kind in _TYPE_NAMES:
             diag = Diagnostic(
-                f"expected {_TYPE_NAMES[kind]}, got {_describe(value)}", doc.where(path), field,
+                f"expected {_TYPE_NAMES[kind]}, got {_describe(value)}",
+                doc.where(path),
+                field,
                 "quote text values; write lists as [a, b] or one '- item' per line",
             )
         else:
             msg = err["msg"]
             if kind == "string_pattern_mismatch":
                 msg = f"{_describe(value)} has the wrong format ({err['msg'].lower()})"
-            diag = Diagnostic(msg[0].lower() + msg[1:] if msg else kind, doc.where(path), field,
-                              _hint_for(kind))
+            diag = Diagnostic(msg[0].lower() + msg[1:] if msg else kind, doc.where(path), field, _hint_for(kind))
         if path in by_path:
             prev = by_path[path]
             if diag.message not in prev.message:
-                by_path[path] = Diagnostic(f"{prev.message}; or {diag.message}", prev.location, prev.field,
-                                           prev.hint)
+                by_path[path] = Diagnostic(f"{prev.message}; or {diag.message}", prev.location, prev.field, prev.hint)
         else:
             by_path[path] = diag
     return list(by_path.values())

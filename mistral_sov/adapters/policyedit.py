@@ -43,9 +43,7 @@ def add_list_item(doc: LocatedDoc, key: str, item: dict[str, Any]) -> str:
     fields = [(k, yaml_scalar(v)) for k, v in item.items() if v is not None]
     path = (key,)
     if path not in doc.spans:
-        body = nl.join(
-            ("  - " if i == 0 else "    ") + f"{k}: {v}" for i, (k, v) in enumerate(fields)
-        )
+        body = nl.join(("  - " if i == 0 else "    ") + f"{k}: {v}" for i, (k, v) in enumerate(fields))
         sep = "" if text.endswith(("\n", "\r")) or not text else nl
         return f"{text}{sep}{key}:{nl}{body}{nl}"
     start, end = doc.spans[path]
@@ -53,9 +51,7 @@ def add_list_item(doc: LocatedDoc, key: str, item: dict[str, Any]) -> str:
         items = doc.data.get(key) or []
         if not items:
             indent = " " * (doc.where(path, key=True).column - 1 + 2)
-            body = nl.join(
-                indent + ("- " if i == 0 else "  ") + f"{k}: {v}" for i, (k, v) in enumerate(fields)
-            )
+            body = nl.join(indent + ("- " if i == 0 else "  ") + f"{k}: {v}" for i, (k, v) in enumerate(fields))
             before = text[:start].rstrip(" ")
             return before + nl + body + text[end:]
         flow_item = "{" + ", ".join(f"{k}: {v}" for k, v in fields) + "}"
@@ -92,8 +88,8 @@ def remove_list_item(doc: LocatedDoc, key: str, index: int) -> str:
         lines = remainder.split("\n")
         line = lines[key_loc[0] - 1]
         colon = line.find(":", key_loc[1] - 1 + len(key))
-        lines[key_loc[0] - 1] = line[: colon + 1] + " []" + line[colon + 1 :].rstrip("\r") + (
-            "\r" if line.endswith("\r") else ""
+        lines[key_loc[0] - 1] = (
+            line[: colon + 1] + " []" + line[colon + 1 :].rstrip("\r") + ("\r" if line.endswith("\r") else "")
         )
         return "\n".join(lines)
     first = _line_start(text, start)

@@ -48,11 +48,15 @@ def read_policy_bytes(path: Path) -> bytes:
             hint="run `mistral-sov init` to create one, or pass -p FILE / set MISTRAL_SOV_POLICY",
         ) from None
     except IsADirectoryError:
-        raise InputError(f"'{path}' is a directory", location=Location(str(path)),
-                         hint="pass the policy file itself") from None
+        raise InputError(
+            f"'{path}' is a directory", location=Location(str(path)), hint="pass the policy file itself"
+        ) from None
     except OSError as exc:
-        raise InputError(f"cannot read '{path}': {exc.strerror}", location=Location(str(path)),
-                         hint="check the path and its permissions") from None
+        raise InputError(
+            f"cannot read '{path}': {exc.strerror}",
+            location=Location(str(path)),
+            hint="check the path and its permissions",
+        ) from None
 
 
 def parse_policy(data: bytes, file: str, catalog: Catalog | None) -> LoadedPolicy:

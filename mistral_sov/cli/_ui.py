@@ -135,10 +135,17 @@ def progress(label: str) -> Any:
 
     @contextlib.contextmanager
     def _bar() -> Any:
-        bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                       console=console(stderr=True), transient=True)
+        bar = Progress(
+            TextColumn(label),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console(stderr=True),
+            transient=True,
+        )
         task = bar.add_task(label, total=None)
         with bar:
+
             def on_progress(done: int, total: int, _item: Any = None) -> None:
                 bar.update(task, completed=done, total=total)
 

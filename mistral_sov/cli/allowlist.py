@@ -110,9 +110,7 @@ def _write_policy(path: object, loaded: object, new_text: str) -> None:
 def add(
     url: Annotated[str, typer.Argument(help="Endpoint URL, e.g. https://mistral.example.eu")],
     name: Annotated[str | None, typer.Option("--name", help="Endpoint name (default: from the host).")] = None,
-    region: Annotated[
-        str | None, typer.Option("--region", help="Cloud region, e.g. azure:germanywestcentral.")
-    ] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Cloud region, e.g. azure:germanywestcentral.")] = None,
     private_link: Annotated[bool, typer.Option("--private-link", help="Reached through a private link.")] = False,
     policy: PolicyOption = DEFAULT_POLICY,
 ) -> None:

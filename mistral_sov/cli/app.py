@@ -25,21 +25,36 @@ INTERNAL_ERROR = 70  # EX_SOFTWARE: a bug in mistral-sov, never a verdict
 # command is used, so ``mistral-sov --help`` builds none of them; the help lines here are kept
 # equal to the modules' own by tests/cli/test_cli_foundation.py.
 SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
-    "init": ("mistral_sov.cli.init", "register",
-             "Write a commented starter policy (and its JSON Schema beside it for editors)."),
+    "init": (
+        "mistral_sov.cli.init",
+        "register",
+        "Write a commented starter policy (and its JSON Schema beside it for editors).",
+    ),
     "policy": ("mistral_sov.cli.policy", "app", "Validate, explain and export the policy file."),
     "catalog": ("mistral_sov.cli.catalog", "app", "Browse the catalog of public AI services."),
     "allowlist": ("mistral_sov.cli.allowlist", "app", "Manage and test the approved-endpoint allowlist."),
-    "verify-residency": ("mistral_sov.cli.verify", "register",
-                         "Trace each approved endpoint and prove every hop stays in the allowed zones."),
-    "ranges": ("mistral_sov.cli.ranges", "app",
-               "Cloud IP range files (Azure, AWS, Google Cloud, Oracle, Cloudflare, Fastly)."),
+    "verify-residency": (
+        "mistral_sov.cli.verify",
+        "register",
+        "Trace each approved endpoint and prove every hop stays in the allowed zones.",
+    ),
+    "ranges": (
+        "mistral_sov.cli.ranges",
+        "app",
+        "Cloud IP range files (Azure, AWS, Google Cloud, Oracle, Cloudflare, Fastly).",
+    ),
     "keys": ("mistral_sov.cli.evidence", "keys_app", "Ed25519 keys for signing evidence."),
     "evidence": ("mistral_sov.cli.evidence", "app", "Check signed evidence records."),
-    "local": ("mistral_sov.cli.local", "app",
-              "Serve an approved open-weight model on this machine only (OpenAI-compatible)."),
-    "gate": ("mistral_sov.cli.gate", "app",
-             "CI compliance gate: policy, bundle drift, ADMX lint, residency, local models, catalog conflicts."),
+    "local": (
+        "mistral_sov.cli.local",
+        "app",
+        "Serve an approved open-weight model on this machine only (OpenAI-compatible).",
+    ),
+    "gate": (
+        "mistral_sov.cli.gate",
+        "app",
+        "CI compliance gate: policy, bundle drift, ADMX lint, residency, local models, catalog conflicts.",
+    ),
     "ci": ("mistral_sov.cli.ci", "app", "CI pipelines that run the compliance gate."),
 }
 
@@ -127,8 +142,6 @@ def _root(
         from mistral_sov import resources
 
         resources.set_templates_dir(templates_dir)
-
-
 
 
 def _print_error(exc: MistralSovError) -> None:

@@ -43,8 +43,12 @@ def list_services(
         data,
         output,
         columns=[
-            ("id", "ID"), ("name", "Name"), ("vendor", "Vendor"), ("country", "Country"),
-            ("categories", "Categories"), ("domains", "Domains"),
+            ("id", "ID"),
+            ("name", "Name"),
+            ("vendor", "Vendor"),
+            ("country", "Country"),
+            ("categories", "Categories"),
+            ("domains", "Domains"),
         ],
         title=f"{len(services)} AI services" + (f" in '{category}'" if category else ""),
     )

@@ -39,8 +39,9 @@ def verify(
     try:
         data = file.read_bytes()
     except OSError as exc:
-        raise InputError(f"cannot read '{file}': {exc.strerror}", location=Location(str(file)),
-                         hint="check the path") from None
+        raise InputError(
+            f"cannot read '{file}': {exc.strerror}", location=Location(str(file)), hint="check the path"
+        ) from None
     ok, why = evidence.verify(data, key, str(file))
     echo(f"{'VALID' if ok else 'INVALID'}: {file}: {why}")
     return 0 if ok else 1

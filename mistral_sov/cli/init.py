@@ -26,7 +26,8 @@ def init(
 
     if path.exists() and not force:
         raise InputError(
-            f"'{path}' already exists", location=Location(str(path)),
+            f"'{path}' already exists",
+            location=Location(str(path)),
             hint="pass --force to overwrite it, or choose another path",
         )
     text = resources.read_text("policies/starter.yaml")

@@ -22,23 +22,28 @@ if TYPE_CHECKING:
     from mistral_sov.core.policy import Policy
     from mistral_sov.services.local import Approval
 
-app = typer.Typer(help="Serve an approved open-weight model on this machine only (OpenAI-compatible).",
-                  no_args_is_help=True)
-models_app = typer.Typer(help="The local model store (offline import, SHA-256, GGUF metadata).",
-                         no_args_is_help=True)
+app = typer.Typer(
+    help="Serve an approved open-weight model on this machine only (OpenAI-compatible).", no_args_is_help=True
+)
+models_app = typer.Typer(help="The local model store (offline import, SHA-256, GGUF metadata).", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 
 StoreOption = Annotated[
     Path | None,
-    typer.Option("--store", envvar="MISTRAL_SOV_MODEL_STORE", show_default=False,
-                 help="Model store directory (default: the user data dir; or $MISTRAL_SOV_MODEL_STORE)."),
+    typer.Option(
+        "--store",
+        envvar="MISTRAL_SOV_MODEL_STORE",
+        show_default=False,
+        help="Model store directory (default: the user data dir; or $MISTRAL_SOV_MODEL_STORE).",
+    ),
 ]
 ModelOption = Annotated[
     str | None, typer.Option("--model", "-m", help="Model name (store or policy); default: the only approved one.")
 ]
 CtxOption = Annotated[int, typer.Option("--ctx", min=128, max=1_048_576, help="Context window in tokens.")]
-ThreadsOption = Annotated[int | None, typer.Option("--threads", min=1, max=1024,
-                                                   help="CPU threads (default: physical cores).")]
+ThreadsOption = Annotated[
+    int | None, typer.Option("--threads", min=1, max=1024, help="CPU threads (default: physical cores).")
+]
 
 
 def _store(path: Path | None) -> ModelStore:
@@ -74,8 +79,9 @@ def _approval_text(policy: Policy | None, sha: str, claim: str | None) -> tuple[
 
 # --------------------------------------------------------------------------------------- models
 @models_app.command("list")
-def models_list(store: StoreOption = None, policy: PolicyOption = DEFAULT_POLICY,
-                output: OutputOption = OutputFormat.table) -> None:
+def models_list(
+    store: StoreOption = None, policy: PolicyOption = DEFAULT_POLICY, output: OutputOption = OutputFormat.table
+) -> None:
     """List stored models with their hash, quantisation, licence claim and approval."""
     from mistral_sov.cli._ui import emit
 
@@ -85,25 +91,57 @@ def models_list(store: StoreOption = None, policy: PolicyOption = DEFAULT_POLICY
     for m in s.list():
         meta = m.metadata
         status, _ = _approval_text(pol, m.sha256, meta.get("license_claim"))
-        rows.append({
-            "name": m.name, "sha256": m.sha256, "size": m.size, "architecture": meta.get("architecture"),
-            "quantization": meta.get("quantization"), "parameters": meta.get("parameter_count"),
-            "license_claim": meta.get("license_claim"), "approval": status,
-        })
+        rows.append(
+            {
+                "name": m.name,
+                "sha256": m.sha256,
+                "size": m.size,
+                "architecture": meta.get("architecture"),
+                "quantization": meta.get("quantization"),
+                "parameters": meta.get("parameter_count"),
+                "license_claim": meta.get("license_claim"),
+                "approval": status,
+            }
+        )
     if output is not OutputFormat.table:
         emit({"store": str(s.root), "models": rows}, output)
         return
-    table = [[r["name"], r["sha256"][:12] + "…", _human(r["size"]), r["architecture"], r["quantization"],
-              r["license_claim"], r["approval"]] for r in rows]
-    emit(rows, output, columns=[("name", "Name"), ("sha256", "SHA-256"), ("size", "Size"),
-                                ("architecture", "Arch"), ("quantization", "Quant"),
-                                ("license_claim", "Licence (GGUF claim)"), ("approval", "Policy")],
-         rows=table, title=f"{len(rows)} model(s) in {s.root}")
+    table = [
+        [
+            r["name"],
+            r["sha256"][:12] + "…",
+            _human(r["size"]),
+            r["architecture"],
+            r["quantization"],
+            r["license_claim"],
+            r["approval"],
+        ]
+        for r in rows
+    ]
+    emit(
+        rows,
+        output,
+        columns=[
+            ("name", "Name"),
+            ("sha256", "SHA-256"),
+            ("size", "Size"),
+            ("architecture", "Arch"),
+            ("quantization", "Quant"),
+            ("license_claim", "Licence (GGUF claim)"),
+            ("approval", "Policy"),
+        ],
+        rows=table,
+        title=f"{len(rows)} model(s) in {s.root}",
+    )
 
 
 @models_app.command("show")
-def models_show(name: Annotated[str, typer.Argument(help="Stored model name.")], store: StoreOption = None,
-                policy: PolicyOption = DEFAULT_POLICY, output: OutputOption = OutputFormat.table) -> None:
+def models_show(
+    name: Annotated[str, typer.Argument(help="Stored model name.")],
+    store: StoreOption = None,
+    policy: PolicyOption = DEFAULT_POLICY,
+    output: OutputOption = OutputFormat.table,
+) -> None:
     """Everything an administrator reviews before approving a model."""
     from mistral_sov.cli._ui import emit, print_kv, warn
 
@@ -113,8 +151,12 @@ def models_show(name: Annotated[str, typer.Argument(help="Stored model name.")],
     pol = _maybe_policy(policy)
     status, approval = _approval_text(pol, m.sha256, meta.get("license_claim"))
     data: dict[str, Any] = {
-        "name": m.name, "sha256": m.sha256, "size": m.size, "file": str(m.path),
-        "source": m.manifest.get("source"), "imported_at": m.manifest.get("imported_at"),
+        "name": m.name,
+        "sha256": m.sha256,
+        "size": m.size,
+        "file": str(m.path),
+        "source": m.manifest.get("source"),
+        "imported_at": m.manifest.get("imported_at"),
         "approval": status,
         "policy_entry": approval.entry.model_dump() if approval and approval.entry else None,
         "approval_problems": approval.problems if approval else [],
@@ -126,19 +168,36 @@ def models_show(name: Annotated[str, typer.Argument(help="Stored model name.")],
         return
     params = meta.get("parameter_count")
     pairs: list[tuple[str, Any]] = [
-        ("Name", m.name), ("SHA-256", m.sha256), ("Size", f"{_human(m.size)} ({m.size:,} bytes)"),
-        ("File", m.path), ("Imported from", data["source"]), ("Imported at", data["imported_at"]),
-        ("Policy", status + (f" as '{approval.entry.name}', licence {approval.entry.license}"
-                             if approval and approval.entry else "")),
+        ("Name", m.name),
+        ("SHA-256", m.sha256),
+        ("Size", f"{_human(m.size)} ({m.size:,} bytes)"),
+        ("File", m.path),
+        ("Imported from", data["source"]),
+        ("Imported at", data["imported_at"]),
+        (
+            "Policy",
+            status
+            + (f" as '{approval.entry.name}', licence {approval.entry.license}" if approval and approval.entry else ""),
+        ),
         ("Licence (GGUF claim)", meta.get("license_claim") or "none written in the file"),
-        ("Architecture", meta.get("architecture")), ("Quantisation", meta.get("quantization")),
+        ("Architecture", meta.get("architecture")),
+        ("Quantisation", meta.get("quantization")),
         ("Parameters", f"{params:,}" if isinstance(params, int) else params),
-        ("Context length", meta.get("context_length")), ("Chat template SHA-256", meta.get("chat_template_sha256")),
+        ("Context length", meta.get("context_length")),
+        ("Chat template SHA-256", meta.get("chat_template_sha256")),
     ]
-    for key, label in (("name", "GGUF name"), ("organization", "Organisation"), ("author", "Author"),
-                       ("size_label", "Size label"), ("license_name", "Licence name"),
-                       ("license_link", "Licence link"), ("repo_url", "Repository"),
-                       ("quantized_by", "Quantised by"), ("base_models", "Base models"), ("languages", "Languages")):
+    for key, label in (
+        ("name", "GGUF name"),
+        ("organization", "Organisation"),
+        ("author", "Author"),
+        ("size_label", "Size label"),
+        ("license_name", "Licence name"),
+        ("license_link", "Licence link"),
+        ("repo_url", "Repository"),
+        ("quantized_by", "Quantised by"),
+        ("base_models", "Base models"),
+        ("languages", "Languages"),
+    ):
         if meta.get(key) is not None:
             pairs.append((label, meta[key]))
     layers = (meta.get("n_layer"), meta.get("n_embd"), meta.get("n_head"), meta.get("n_head_kv"))
@@ -177,9 +236,11 @@ def models_import(
     echo(f"  licence  {m.metadata.get('license_claim') or 'none claimed in the file'}")
     echo(f"  policy   {status}")
     if approval is not None and not approval.approved:
-        warn("  to approve it after review, add to sovereignty.yaml under local_inference.models:\n"
-             f"    - {{name: {m.name}, sha256: {m.sha256}, license: "
-             f"{m.metadata.get('license_claim') or 'SPDX-ID'}}}")
+        warn(
+            "  to approve it after review, add to sovereignty.yaml under local_inference.models:\n"
+            f"    - {{name: {m.name}, sha256: {m.sha256}, license: "
+            f"{m.metadata.get('license_claim') or 'SPDX-ID'}}}"
+        )
 
 
 @models_app.command("remove")
@@ -227,8 +288,7 @@ def _resolve(name: str | None, policy: Policy, policy_path: Path, s: ModelStore)
     if not available and len(stored_all) == 1:
         return stored_all[0].name, stored_all[0].path
     raise InputError(
-        "which model? "
-        + ("several approved models are available" if available else "no approved model is available"),
+        "which model? " + ("several approved models are available" if available else "no approved model is available"),
         hint="pass --model NAME" + ("" if available else "; import and approve one first (docs/local.md)"),
     )
 
@@ -250,11 +310,19 @@ def _prepare(
     for w in approval.warnings:
         warn(f"warning: {w}")
     how = "cached verdict" if verified.from_cache else "hashed"
-    warn(f"model '{model_name}' {approval.summary}; sha256 {verified.sha256[:16]}… verified ({how}, "
-         f"{verified.seconds:.2f} s)")
+    warn(
+        f"model '{model_name}' {approval.summary}; sha256 {verified.sha256[:16]}… verified ({how}, "
+        f"{verified.seconds:.2f} s)"
+    )
     enforce = loaded.policy.local_inference.enforce_local_only
-    warn("enforce_local_only: " + ("ON — cloud AI services are blocked by policy; this local model is the "
-                                    "approved assistant" if enforce else "off (cloud endpoints may also be allowed)"))
+    warn(
+        "enforce_local_only: "
+        + (
+            "ON — cloud AI services are blocked by policy; this local model is the approved assistant"
+            if enforce
+            else "off (cloud endpoints may also be allowed)"
+        )
+    )
     return loaded.policy, model_name, verified, approval, loaded.path
 
 
@@ -265,8 +333,9 @@ def _backend(  # noqa: PLR0917
 
     if kind == "llama-cpp":
         if binary is not None or extra:
-            raise InputError("--server-binary/--server-arg need --backend llama-server",
-                             hint="add --backend llama-server")
+            raise InputError(
+                "--server-binary/--server-arg need --backend llama-server", hint="add --backend llama-server"
+            )
         from mistral_sov.adapters.inference.backends import LlamaCppBackend
 
         return LlamaCppBackend(path, n_ctx=ctx, n_threads=threads)
@@ -275,8 +344,10 @@ def _backend(  # noqa: PLR0917
 
         check_server_args(extra)
         if binary is None:
-            raise InputError("--backend llama-server needs --server-binary PATH",
-                             hint="build llama-server from the llama-cpp-python sdist (docs/local.md)")
+            raise InputError(
+                "--backend llama-server needs --server-binary PATH",
+                hint="build llama-server from the llama-cpp-python sdist (docs/local.md)",
+            )
         return LlamaServerBackend(binary, path, n_ctx=ctx, n_threads=threads, extra_args=extra)
     raise InputError(f"unknown backend '{kind}'", hint="use llama-cpp or llama-server")
 
@@ -289,12 +360,16 @@ def _api_keys(env_var: str | None) -> list[str]:
     value = os.environ.get(env_var, "")
     keys = [k.strip() for k in value.split(",") if k.strip()]
     if not keys:
-        raise InputError(f"environment variable {env_var} is empty or not set",
-                         hint=f"set {env_var} to one or more API keys separated by commas")
+        raise InputError(
+            f"environment variable {env_var} is empty or not set",
+            hint=f"set {env_var} to one or more API keys separated by commas",
+        )
     short = [k for k in keys if len(k) < 16]
     if short:
-        raise InputError(f"{len(short)} API key(s) in {env_var} are shorter than 16 characters",
-                         hint="generate keys with: python -c \"import secrets; print(secrets.token_urlsafe(32))\"")
+        raise InputError(
+            f"{len(short)} API key(s) in {env_var} are shorter than 16 characters",
+            hint='generate keys with: python -c "import secrets; print(secrets.token_urlsafe(32))"',
+        )
     return keys
 
 
@@ -304,14 +379,18 @@ def serve(  # noqa: PLR0917
     model: ModelOption = None,
     host: Annotated[str, typer.Option("--host", help="Bind address (non-loopback needs --api-key-env).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8080,
-    api_key_env: Annotated[str | None, typer.Option(
-        "--api-key-env", metavar="VAR", help="Environment variable holding API keys (comma-separated).")] = None,
+    api_key_env: Annotated[
+        str | None,
+        typer.Option("--api-key-env", metavar="VAR", help="Environment variable holding API keys (comma-separated)."),
+    ] = None,
     ctx: CtxOption = 2048,
     threads: ThreadsOption = None,
     backend: Annotated[str, typer.Option("--backend", help="llama-cpp (in process) or llama-server.")] = "llama-cpp",
     server_binary: Annotated[Path | None, typer.Option("--server-binary", help="llama-server binary.")] = None,
-    server_arg: Annotated[list[str] | None, typer.Option(
-        "--server-arg", help="Extra llama-server flag (dangerous ones are refused); repeatable.")] = None,
+    server_arg: Annotated[
+        list[str] | None,
+        typer.Option("--server-arg", help="Extra llama-server flag (dangerous ones are refused); repeatable."),
+    ] = None,
     policy: PolicyOption = DEFAULT_POLICY,
     store: StoreOption = None,
 ) -> None:
@@ -343,16 +422,25 @@ def serve(  # noqa: PLR0917
     if not audit.is_absolute() and settings_li.audit_log:
         audit = policy_path.parent / audit
     settings = ServerSettings(
-        model_id=name, model_sha256=verified.sha256,
-        model_license=approval.entry.license if approval.entry else "", backend_name=engine.name,
-        api_keys=keys, daily_quota=settings_li.daily_quota, rate_limit_per_minute=settings_li.rate_limit_per_minute,
-        max_tokens=settings_li.max_tokens, audit_log=audit, log_prompts=settings_li.log_prompts, n_ctx=n_ctx,
+        model_id=name,
+        model_sha256=verified.sha256,
+        model_license=approval.entry.license if approval.entry else "",
+        backend_name=engine.name,
+        api_keys=keys,
+        daily_quota=settings_li.daily_quota,
+        rate_limit_per_minute=settings_li.rate_limit_per_minute,
+        max_tokens=settings_li.max_tokens,
+        audit_log=audit,
+        log_prompts=settings_li.log_prompts,
+        n_ctx=n_ctx,
         metadata={"quantization": verified.header.quantization, "architecture": verified.header.architecture},
     )
     server = LocalServer(engine, settings)
-    warn(f"serving '{name}' on http://{host}:{port}/v1 (backend {engine.name}, ctx {n_ctx}, "
-         f"{'API keys required' if keys else 'no API key: loopback only'}); audit log {audit}"
-         + ("; PROMPTS ARE LOGGED (log_prompts: true)" if settings_li.log_prompts else ""))
+    warn(
+        f"serving '{name}' on http://{host}:{port}/v1 (backend {engine.name}, ctx {n_ctx}, "
+        f"{'API keys required' if keys else 'no API key: loopback only'}); audit log {audit}"
+        + ("; PROMPTS ARE LOGGED (log_prompts: true)" if settings_li.log_prompts else "")
+    )
     try:
         uvicorn.run(server.app(), host=host, port=port, log_level="warning", access_log=False, lifespan="off")
     finally:
@@ -424,26 +512,36 @@ def doctor(
         if bench and fit["fits"]:
             fit["measured_tokens_per_s"] = _short_generation(m.path, min(ctx, 1024))
         models.append(fit)
-    data = {"cpu": cpu, "memory": mem, "bandwidth_bytes_per_s": round(bw), "eta": [doc.ETA_LOW, doc.ETA_HIGH],
-            "models": models}
+    data = {
+        "cpu": cpu,
+        "memory": mem,
+        "bandwidth_bytes_per_s": round(bw),
+        "eta": [doc.ETA_LOW, doc.ETA_HIGH],
+        "models": models,
+    }
     if output is not OutputFormat.table:
         emit(data, output)
         return
-    print_kv([
-        ("CPU", f"{cpu['model']} — {cpu['physical_cores']} physical / {cpu['logical_cores']} logical cores"),
-        ("Features", ", ".join(cpu["features"]) or "unknown"),
-        ("RAM", f"{_human(mem['total'])} total, {_human(mem['available'])} available"),
-        ("Memory bandwidth", f"{bw / 1e9:.1f} GB/s (numpy copy, read+write)"),
-    ], title="This machine")
+    print_kv(
+        [
+            ("CPU", f"{cpu['model']} — {cpu['physical_cores']} physical / {cpu['logical_cores']} logical cores"),
+            ("Features", ", ".join(cpu["features"]) or "unknown"),
+            ("RAM", f"{_human(mem['total'])} total, {_human(mem['available'])} available"),
+            ("Memory bandwidth", f"{bw / 1e9:.1f} GB/s (numpy copy, read+write)"),
+        ],
+        title="This machine",
+    )
     for fit in models:
         if "error" in fit:
             echo(f"{fit['name']}: unreadable — {fit['error']}")
             continue
         low, high = fit["predicted_tokens_per_s"]
-        line = (f"{fit['name']}: {'fits' if fit['fits'] else 'DOES NOT FIT'} — needs {_human(fit['needed_bytes'])} "
-                f"(weights {_human(fit['weights_bytes'])} + KV {_human(fit['kv_cache_bytes'] or 0)} at ctx "
-                f"{fit['n_ctx']} + buffers {_human(fit['overhead_bytes'])}); predicted generation "
-                f"{low}–{high} tokens/s (η {doc.ETA_LOW}–{doc.ETA_HIGH} × bandwidth / model size)")
+        line = (
+            f"{fit['name']}: {'fits' if fit['fits'] else 'DOES NOT FIT'} — needs {_human(fit['needed_bytes'])} "
+            f"(weights {_human(fit['weights_bytes'])} + KV {_human(fit['kv_cache_bytes'] or 0)} at ctx "
+            f"{fit['n_ctx']} + buffers {_human(fit['overhead_bytes'])}); predicted generation "
+            f"{low}–{high} tokens/s (η {doc.ETA_LOW}–{doc.ETA_HIGH} × bandwidth / model size)"
+        )
         if "measured_tokens_per_s" in fit:
             line += f"; measured {fit['measured_tokens_per_s']} tokens/s"
         echo(line)
@@ -460,8 +558,14 @@ def _short_generation(path: Path, n_ctx: int) -> float:
     try:
         eos = engine.llm.token_eos()
         stamps = []
-        for chunk in engine.complete_stream({"prompt": "Doctor: the quick brown fox", "max_tokens": 48,
-                                      "temperature": 0.0, "logit_bias": {str(eos): -100.0}}):
+        for chunk in engine.complete_stream(
+            {
+                "prompt": "Doctor: the quick brown fox",
+                "max_tokens": 48,
+                "temperature": 0.0,
+                "logit_bias": {str(eos): -100.0},
+            }
+        ):
             if chunk["choices"][0].get("text"):
                 stamps.append(time.perf_counter())
         return round((len(stamps) - 1) / (stamps[-1] - stamps[0]), 1) if len(stamps) > 1 else 0.0
@@ -496,18 +600,26 @@ def bench(  # noqa: PLR0917
     summary = result.summary()
     bw = doc.measure_bandwidth()
     bound = bw / verified.size
-    summary.update(model=name, threads=engine.n_threads, bandwidth_bytes_per_s=round(bw),
-                   bandwidth_bound_tokens_per_s=round(bound, 1),
-                   server_tg_fraction_of_bound=round(summary["server"]["tg_tokens_per_s"] / bound, 3))
+    summary.update(
+        model=name,
+        threads=engine.n_threads,
+        bandwidth_bytes_per_s=round(bw),
+        bandwidth_bound_tokens_per_s=round(bound, 1),
+        server_tg_fraction_of_bound=round(summary["server"]["tg_tokens_per_s"] / bound, 3),
+    )
     if output is not OutputFormat.table:
         emit(summary, output)
         return
     d, sv, r = summary["direct"], summary["server"], summary["ratio_server_vs_direct"]
-    echo(f"model {name}: {summary['prompt_tokens']} prompt tokens, {tokens} generated, {runs} runs, "
-         f"{engine.n_threads} threads (medians)")
+    echo(
+        f"model {name}: {summary['prompt_tokens']} prompt tokens, {tokens} generated, {runs} runs, "
+        f"{engine.n_threads} threads (medians)"
+    )
     echo(f"  {'':22}{'pp tokens/s':>14}{'tg tokens/s':>14}")
     echo(f"  {'llama-cpp-python':22}{d['pp_tokens_per_s']:>14}{d['tg_tokens_per_s']:>14}")
     echo(f"  {'via mistral-sov server':22}{sv['pp_tokens_per_s']:>14}{sv['tg_tokens_per_s']:>14}")
     echo(f"  {'ratio server/direct':22}{r['pp']:>14}{r['tg']:>14}")
-    echo(f"  bandwidth bound {bound:.0f} tokens/s ({bw / 1e9:.1f} GB/s / {_human(verified.size)}); "
-         f"server generation = {summary['server_tg_fraction_of_bound']:.0%} of it")
+    echo(
+        f"  bandwidth bound {bound:.0f} tokens/s ({bw / 1e9:.1f} GB/s / {_human(verified.size)}); "
+        f"server generation = {summary['server_tg_fraction_of_bound']:.0%} of it"
+    )

@@ -14,11 +14,16 @@ import typer
 from mistral_sov.cli._ui import OutputFormat
 from mistral_sov.cli.common import OutputOption
 
-app = typer.Typer(help="Cloud IP range files (Azure, AWS, Google Cloud, Oracle, Cloudflare, Fastly).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Cloud IP range files (Azure, AWS, Google Cloud, Oracle, Cloudflare, Fastly).", no_args_is_help=True
+)
 
-RangesDir = Annotated[Path | None, typer.Option("--ranges-dir", help="Data directory (default: the user data "
-                                                "dir's mistral-sov/ranges).", show_default=False)]
+RangesDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--ranges-dir", help="Data directory (default: the user data dir's mistral-sov/ranges).", show_default=False
+    ),
+]
 
 
 def _dir(value: Path | None) -> Path:
@@ -30,15 +35,28 @@ def _dir(value: Path | None) -> Path:
 @app.command("update")
 def update(
     ranges_dir: RangesDir = None,
-    azure_url: Annotated[str | None, typer.Option("--azure-url", help="The current ServiceTags_Public_YYYYMMDD"
-                                                  ".json URL (it changes weekly; linked from "
-                                                  "https://www.microsoft.com/en-us/download/details.aspx?id=56519)."
-                                                  )] = None,
-    provider: Annotated[list[str] | None, typer.Option("--provider", help="Only these providers (repeatable): "
-                                                       "azure aws gcp oci cloudflare fastly.")] = None,
-    url: Annotated[list[str] | None, typer.Option("--url", help="Override a download location: KEY=URL "
-                                                  "(keys: aws gcp oci cloudflare-v4 cloudflare-v6 fastly "
-                                                  "azure-page).")] = None,
+    azure_url: Annotated[
+        str | None,
+        typer.Option(
+            "--azure-url",
+            help="The current ServiceTags_Public_YYYYMMDD"
+            ".json URL (it changes weekly; linked from "
+            "https://www.microsoft.com/en-us/download/details.aspx?id=56519).",
+        ),
+    ] = None,
+    provider: Annotated[
+        list[str] | None,
+        typer.Option("--provider", help="Only these providers (repeatable): azure aws gcp oci cloudflare fastly."),
+    ] = None,
+    url: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--url",
+            help="Override a download location: KEY=URL "
+            "(keys: aws gcp oci cloudflare-v4 cloudflare-v6 fastly "
+            "azure-page).",
+        ),
+    ] = None,
     timeout: Annotated[float, typer.Option("--timeout", min=1, max=600, help="Seconds per download.")] = 30.0,
 ) -> int:
     """Download every provider's range file; a failed download keeps the stored copy."""
@@ -50,25 +68,32 @@ def update(
     for item in url or []:
         key, sep, value = item.partition("=")
         if not sep or not value:
-            raise InputError(f"'{item}' is not KEY=URL", field="--url",
-                             hint="e.g. --url aws=https://…/ip-ranges.json")
+            raise InputError(f"'{item}' is not KEY=URL", field="--url", hint="e.g. --url aws=https://…/ip-ranges.json")
         overrides[key.strip()] = value.strip()
     only = tuple(provider or ())
     for p in only:
         if p not in ranges.PROVIDERS:
-            raise InputError(f"unknown provider '{p}'", field="--provider",
-                             hint=f"one of {', '.join(ranges.PROVIDERS)}")
+            raise InputError(
+                f"unknown provider '{p}'", field="--provider", hint=f"one of {', '.join(ranges.PROVIDERS)}"
+            )
     page = overrides.pop("azure-page", ranges.AZURE_DOWNLOAD_PAGE)
     results = ranges.update(
-        _dir(ranges_dir), urls=overrides, azure_url=azure_url, azure_page=page, only=only, timeout=timeout,
+        _dir(ranges_dir),
+        urls=overrides,
+        azure_url=azure_url,
+        azure_page=page,
+        only=only,
+        timeout=timeout,
         on_result=lambda r: (echo if r.ok else warn)(f"{'ok  ' if r.ok else 'FAIL'} {r.key}: {r.message} ({r.url})"),
     )
     failed = [r for r in results if not r.ok]
     if failed:
         warn(f"{len(failed)} of {len(results)} downloads failed; the stored copies were kept")
         if any(r.key == "azure" for r in failed):
-            warn("hint: find this week's Azure URL on https://www.microsoft.com/en-us/download/details.aspx?id=56519 "
-                 "and pass it with --azure-url")
+            warn(
+                "hint: find this week's Azure URL on https://www.microsoft.com/en-us/download/details.aspx?id=56519 "
+                "and pass it with --azure-url"
+            )
         return int(ExitStatus.INCONCLUSIVE)
     return 0
 
@@ -76,8 +101,12 @@ def update(
 @app.command("import")
 def import_(
     files: Annotated[list[Path], typer.Argument(help="Range files fetched elsewhere.")],
-    provider: Annotated[str | None, typer.Option("--provider", help="azure aws gcp oci cloudflare fastly "
-                                                 "(default: detected from the file's shape).")] = None,
+    provider: Annotated[
+        str | None,
+        typer.Option(
+            "--provider", help="azure aws gcp oci cloudflare fastly (default: detected from the file's shape)."
+        ),
+    ] = None,
     source: Annotated[str | None, typer.Option("--source", help="Where the file came from (recorded).")] = None,
     ranges_dir: RangesDir = None,
 ) -> int:
@@ -87,14 +116,16 @@ def import_(
     from mistral_sov.errors import InputError, Location
 
     if provider is not None and provider not in ranges.PROVIDERS:
-        raise InputError(f"unknown provider '{provider}'", field="--provider",
-                         hint=f"one of {', '.join(ranges.PROVIDERS)}")
+        raise InputError(
+            f"unknown provider '{provider}'", field="--provider", hint=f"one of {', '.join(ranges.PROVIDERS)}"
+        )
     for path in files:
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise InputError(f"cannot read '{path}': {exc.strerror}", location=Location(str(path)),
-                             hint="check the path") from None
+            raise InputError(
+                f"cannot read '{path}': {exc.strerror}", location=Location(str(path)), hint="check the path"
+            ) from None
         parsed = ranges.store(_dir(ranges_dir), data, str(path), source or f"import:{path.name}", provider)
         echo(f"imported {parsed.key}: {parsed.version}, {len(parsed.prefixes)} prefixes")
     return 0
@@ -112,7 +143,17 @@ def list_(ranges_dir: RangesDir = None, output: OutputOption = OutputFormat.tabl
     if not rows and output is OutputFormat.table:
         warn(f"no range files in {directory}; run `mistral-sov ranges update` or `ranges import FILE`")
         return 0
-    emit(rows, output, columns=[("key", "file"), ("version", "version"), ("prefixes", "prefixes"),
-                                ("stored_at", "stored"), ("sha256", "sha256"), ("source", "source")],
-         title=f"cloud ranges in {directory}")
+    emit(
+        rows,
+        output,
+        columns=[
+            ("key", "file"),
+            ("version", "version"),
+            ("prefixes", "prefixes"),
+            ("stored_at", "stored"),
+            ("sha256", "sha256"),
+            ("source", "source"),
+        ],
+        title=f"cloud ranges in {directory}",
+    )
     return 0

@@ -49,8 +49,9 @@ def build_providers(
     providers = Providers()
     iptocc = IptoccProvider()
     providers.geo.append(iptocc)
-    providers.sources.append(SourceInfo("iptocc", iptocc.version, "country",
-                                        {"note": "RIR registration country (embedded)"}))
+    providers.sources.append(
+        SourceInfo("iptocc", iptocc.version, "country", {"note": "RIR registration country (embedded)"})
+    )
     for path in geoip_dbs:
         db = MmdbDatabase(Path(path))
         if db.has_geo:
@@ -69,8 +70,7 @@ def build_providers(
         providers.sources.extend(index.infos())
     else:
         providers.ranges = NullRangeProvider()
-        providers.sources.append(SourceInfo("cloud-ranges", "", "ranges",
-                                            {"note": f"none installed in {directory}"}))
+        providers.sources.append(SourceInfo("cloud-ranges", "", "ranges", {"note": f"none installed in {directory}"}))
     table = OperatorTable.load()
     providers.operators = table
     providers.sources.append(table.info())
@@ -122,7 +122,12 @@ def resolve_host(host: str) -> Resolution:
 
 
 def make_tracer(
-    method: str, demanded: bool, probes: int, max_hops: int, timeout: float, *,
+    method: str,
+    demanded: bool,
+    probes: int,
+    max_hops: int,
+    timeout: float,
+    *,
     on_progress: Callable[[int, int, Any], None] | None = None,
 ) -> Callable[[list[tuple[str, int]]], dict[tuple[str, int], Any]]:
     """A batch trace function over helper C's ``select_tracer``/``trace_many``."""
@@ -135,8 +140,16 @@ def make_tracer(
         ports = sorted({p for _a, p in jobs})
         for port in ports:
             addresses = [a for a, p in jobs if p == port]
-            results = trace_many(tracer, addresses, method=method, port=port, probes=probes, max_hops=max_hops,
-                                 timeout=timeout, on_progress=on_progress)
+            results = trace_many(
+                tracer,
+                addresses,
+                method=method,
+                port=port,
+                probes=probes,
+                max_hops=max_hops,
+                timeout=timeout,
+                on_progress=on_progress,
+            )
             for address, result in zip(addresses, results, strict=True):
                 out[(address, port)] = result
         return out
@@ -180,8 +193,10 @@ def targets_for(loaded: LoadedPolicy | None, raw_targets: Sequence[str]) -> list
     endpoints = list(enumerate(loaded.policy.endpoints)) if loaded else []
     if not raw_targets:
         if not endpoints:
-            raise InputError("nothing to verify: no TARGET given and the policy lists no endpoints",
-                             hint="pass TARGET (URL, host or IP), or add endpoints: to the policy")
+            raise InputError(
+                "nothing to verify: no TARGET given and the policy lists no endpoints",
+                hint="pass TARGET (URL, host or IP), or add endpoints: to the policy",
+            )
         return [Target.from_endpoint(ep, _location(loaded, i)) for i, ep in endpoints]  # type: ignore[arg-type]
     out: list[Target] = []
     for raw in raw_targets:
@@ -197,11 +212,17 @@ def targets_for(loaded: LoadedPolicy | None, raw_targets: Sequence[str]) -> list
             host = (parts.hostname or "").lower()
             port = parts.port or (80 if parts.scheme == "http" else 443)
         except ValueError as exc:
-            raise InputError(f"'{raw}' is not a URL, host name or IP address ({exc})", field="TARGET",
-                             hint="e.g. https://api.mistral.ai, api.mistral.ai or 203.0.113.10") from None
+            raise InputError(
+                f"'{raw}' is not a URL, host name or IP address ({exc})",
+                field="TARGET",
+                hint="e.g. https://api.mistral.ai, api.mistral.ai or 203.0.113.10",
+            ) from None
         if not host or any(c.isspace() for c in host):
-            raise InputError(f"'{raw}' is not a URL, host name or IP address", field="TARGET",
-                             hint="e.g. https://api.mistral.ai, api.mistral.ai or 203.0.113.10")
+            raise InputError(
+                f"'{raw}' is not a URL, host name or IP address",
+                field="TARGET",
+                hint="e.g. https://api.mistral.ai, api.mistral.ai or 203.0.113.10",
+            )
         out.append(Target(host, url if "://" in text else "", host, port))
     return out
 
@@ -296,32 +317,59 @@ def _load(policy: Path | None, required: bool) -> LoadedPolicy | None:
 
 
 def verify_residency(  # noqa: PLR0917
-    targets: Annotated[list[str] | None, typer.Argument(help="URLs, host names or IPs (default: every approved "
-                                                        "endpoint in the policy).", show_default=False)] = None,
-    policy: Annotated[Path | None, typer.Option("-p", "--policy", envvar="MISTRAL_SOV_POLICY",
-                                                help="Policy file (default ./sovereignty.yaml).",
-                                                show_default=False)] = None,
-    method: Annotated[Method | None, typer.Option("--method", help="Probe type (default tcp; tcp needs raw "
-                                                  "sockets, else falls back to udp with a note).")] = None,
-    port: Annotated[int | None, typer.Option("--port", min=1, max=65535,
-                                             help="Destination port (default: the endpoint's).")] = None,
+    targets: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="URLs, host names or IPs (default: every approved endpoint in the policy).", show_default=False
+        ),
+    ] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            "-p",
+            "--policy",
+            envvar="MISTRAL_SOV_POLICY",
+            help="Policy file (default ./sovereignty.yaml).",
+            show_default=False,
+        ),
+    ] = None,
+    method: Annotated[
+        Method | None,
+        typer.Option(
+            "--method", help="Probe type (default tcp; tcp needs raw sockets, else falls back to udp with a note)."
+        ),
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", min=1, max=65535, help="Destination port (default: the endpoint's).")
+    ] = None,
     probes: Annotated[int, typer.Option("--probes", min=1, max=16, help="Probes per hop.")] = 3,
     max_hops: Annotated[int, typer.Option("--max-hops", min=1, max=64, help="Highest TTL.")] = 30,
     timeout: Annotated[float, typer.Option("--timeout", min=0.05, max=60, help="Seconds to wait per trace.")] = 2.0,
-    geoip_db: Annotated[list[Path] | None, typer.Option("--geoip-db", help="MaxMind/DB-IP/IPinfo .mmdb "
-                                                        "(repeatable).")] = None,
+    geoip_db: Annotated[
+        list[Path] | None, typer.Option("--geoip-db", help="MaxMind/DB-IP/IPinfo .mmdb (repeatable).")
+    ] = None,
     geofeed: Annotated[list[Path] | None, typer.Option("--geofeed", help="RFC 8805 geofeed CSV (repeatable).")] = None,
     ranges_dir: Annotated[Path | None, typer.Option("--ranges-dir", help="Cloud range data directory.")] = None,
-    vantage: Annotated[str | None, typer.Option("--vantage", help="Where probes leave from: CITY or LAT,LON "
-                                                "(default: the policy's vantage).")] = None,
-    from_atlas: Annotated[Path | None, typer.Option("--from-atlas", help="Judge RIPE Atlas traceroute results "
-                                                    "(JSON or JSON Lines) instead of tracing.")] = None,
-    report: Annotated[list[str] | None, typer.Option("--report", help="FORMAT:PATH, repeatable (json, junit, "
-                                                     "sarif, markdown, html, console, github).")] = None,
-    sign_key: Annotated[Path | None, typer.Option("--sign-key", help="Ed25519 private key (PEM) to sign JSON "
-                                                  "evidence.")] = None,
-    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 on warnings too, or only on violations.")]
-    = FailOn.violation,
+    vantage: Annotated[
+        str | None,
+        typer.Option("--vantage", help="Where probes leave from: CITY or LAT,LON (default: the policy's vantage)."),
+    ] = None,
+    from_atlas: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-atlas", help="Judge RIPE Atlas traceroute results (JSON or JSON Lines) instead of tracing."
+        ),
+    ] = None,
+    report: Annotated[
+        list[str] | None,
+        typer.Option("--report", help="FORMAT:PATH, repeatable (json, junit, sarif, markdown, html, console, github)."),
+    ] = None,
+    sign_key: Annotated[
+        Path | None, typer.Option("--sign-key", help="Ed25519 private key (PEM) to sign JSON evidence.")
+    ] = None,
+    fail_on: Annotated[
+        FailOn, typer.Option("--fail-on", help="Exit 1 on warnings too, or only on violations.")
+    ] = FailOn.violation,
     output: OutputOption = OutputFormat.table,
 ) -> int:
     """Trace each approved endpoint and prove every hop stays in the allowed zones."""
@@ -342,17 +390,28 @@ def verify_residency(  # noqa: PLR0917
 
         with progress("tracing") as on_progress:
             result = verify_policy_endpoints(
-                loaded, targets or [], method=(method or Method.tcp).value, method_demanded=method is not None,
-                port=port, probes=probes, max_hops=max_hops, timeout=timeout, geoip_dbs=geoip_db or [],
-                geofeeds=geofeed or [], ranges_dir=ranges_dir, vantage=vantage, on_progress=on_progress,
+                loaded,
+                targets or [],
+                method=(method or Method.tcp).value,
+                method_demanded=method is not None,
+                port=port,
+                probes=probes,
+                max_hops=max_hops,
+                timeout=timeout,
+                geoip_dbs=geoip_db or [],
+                geofeeds=geofeed or [],
+                ranges_dir=ranges_dir,
+                vantage=vantage,
+                on_progress=on_progress,
             )
     write_reports(result, specs, sign_key, fail_on.value)
     _show(result, output, sign_key, fail_on.value)
     return int(result.exit_status(fail_on.value))
 
 
-def _judge_atlas(loaded: LoadedPolicy | None, path: Path, dbs: Sequence[Path], feeds: Sequence[Path],
-                 ranges_dir: Path | None) -> Report:
+def _judge_atlas(
+    loaded: LoadedPolicy | None, path: Path, dbs: Sequence[Path], feeds: Sequence[Path], ranges_dir: Path | None
+) -> Report:
     from mistral_sov import __version__
     from mistral_sov.adapters import atlas
     from mistral_sov.core.policy import Zones
@@ -365,10 +424,17 @@ def _judge_atlas(loaded: LoadedPolicy | None, path: Path, dbs: Sequence[Path], f
     def locate(name: str) -> Target | None:
         return next((t for t in endpoints if name in (t.host, t.name)), None)
 
-    return judge_atlas(traces, loaded.policy.zones if loaded else Zones(), providers,
-                       tool_version=__version__, generated_at=_now(), source_file=str(path),
-                       policy_file=str(loaded.path) if loaded else "",
-                       policy_sha256=loaded.sha256 if loaded else "", locate=locate)
+    return judge_atlas(
+        traces,
+        loaded.policy.zones if loaded else Zones(),
+        providers,
+        tool_version=__version__,
+        generated_at=_now(),
+        source_file=str(path),
+        policy_file=str(loaded.path) if loaded else "",
+        policy_sha256=loaded.sha256 if loaded else "",
+        locate=locate,
+    )
 
 
 def _show(result: Report, output: OutputFormat, sign_key: Path | None, fail_on: str) -> None:

@@ -30,9 +30,7 @@ def normalize_domain(text: str) -> str:
     if not raw:
         raise DomainError("empty domain name", "write a host name such as chatgpt.com")
     if "://" in raw or "/" in raw:
-        raise DomainError(
-            f"'{raw}' is a URL, not a domain", "write only the host name, e.g. chatgpt.com"
-        )
+        raise DomainError(f"'{raw}' is a URL, not a domain", "write only the host name, e.g. chatgpt.com")
     if raw.startswith("*."):
         raise DomainError(
             f"'{raw}' uses a wildcard",
@@ -65,9 +63,7 @@ def validate_ascii_domain(name: str) -> None:
         raise DomainError(f"domain name is {len(name)} characters long", "the limit is 253")
     labels = name.split(".")
     if len(labels) < 2:
-        raise DomainError(
-            f"'{name}' has no dot", "write a fully qualified name such as example-ai.net"
-        )
+        raise DomainError(f"'{name}' has no dot", "write a fully qualified name such as example-ai.net")
     for label in labels:
         if not _LABEL.match(label):
             raise DomainError(

@@ -192,17 +192,22 @@ def parse_vantage(text: str) -> VantagePoint:
         try:
             lat, lon = float(left), float(right)
         except ValueError:
-            raise InputError(f"'{text}' is not LAT,LON", field="--vantage",
-                             hint="write decimal degrees, e.g. 50.11,8.68") from None
+            raise InputError(
+                f"'{text}' is not LAT,LON", field="--vantage", hint="write decimal degrees, e.g. 50.11,8.68"
+            ) from None
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise InputError(f"'{text}' is outside the globe", field="--vantage",
-                             hint="latitude -90..90, longitude -180..180")
+            raise InputError(
+                f"'{text}' is outside the globe", field="--vantage", hint="latitude -90..90, longitude -180..180"
+            )
         return VantagePoint(None, lat, lon)
     place = find_place(raw)
     if place is None:
         import difflib
 
         close = difflib.get_close_matches(raw, place_names(), n=1)
-        raise InputError(f"unknown city '{text}'", field="--vantage",
-                         hint=f"did you mean '{close[0]}'?" if close else "give LAT,LON, e.g. 50.11,8.68")
+        raise InputError(
+            f"unknown city '{text}'",
+            field="--vantage",
+            hint=f"did you mean '{close[0]}'?" if close else "give LAT,LON, e.g. 50.11,8.68",
+        )
     return VantagePoint(place.name, place.lat, place.lon)

@@ -193,9 +193,7 @@ def normalize_url(url: str) -> tuple[str, list[tuple[str, str, str]]]:
     except ValueError as exc:
         return url, [("error", f"'{url}' is not a valid URL ({exc})", "write e.g. https://ai.example.eu")]
     if parts.scheme not in ("https", "http") or not parts.netloc:
-        return url, [
-            ("error", f"'{url}' is not an https URL", "write the full URL, e.g. https://mistral.example.eu")
-        ]
+        return url, [("error", f"'{url}' is not an https URL", "write the full URL, e.g. https://mistral.example.eu")]
     host = parts.hostname or ""
     if not host:
         return url, [("error", f"'{url}' has no host name", "write e.g. https://mistral.example.eu")]
@@ -357,8 +355,13 @@ def check_policy(policy: Policy, catalog: Catalog | None) -> list[Issue]:
             )
             add(Issue(("local_inference", "models", i, "sha256"), "malformed SHA-256", hint))
         if model.name in names:
-            add(Issue(("local_inference", "models", i, "name"), f"duplicate model name '{model.name}'",
-                      "give every model a unique name"))
+            add(
+                Issue(
+                    ("local_inference", "models", i, "name"),
+                    f"duplicate model name '{model.name}'",
+                    "give every model a unique name",
+                )
+            )
         names.add(model.name)
         if model.license.lower() not in allowed:
             add(

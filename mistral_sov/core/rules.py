@@ -100,9 +100,7 @@ def effective_rules(policy: Policy, catalog: Catalog) -> Rules:
             if domain in seen or excepted(domain):
                 continue
             seen.add(domain)
-            rules.block.append(
-                BlockRule(domain, "catalog", service.id, service.name, tuple(service.categories))
-            )
+            rules.block.append(BlockRule(domain, "catalog", service.id, service.name, tuple(service.categories)))
     for domain in policy.blocking.extra_domains:
         if domain in seen or excepted(domain):
             continue

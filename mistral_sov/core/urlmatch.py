@@ -170,14 +170,25 @@ def parse_filter(text: str, *, allow: bool, data: object = None) -> UrlFilter:
         host = _canonical_host(host_text, raw)
         if is_ip(host):
             match_subdomains = False
-    query = tuple((k, v if v != "" or "=" in pair else None) for pair in parts.query.split("&") if pair
-                  for k, v in [pair.split("=", 1) if "=" in pair else (pair, "")])
+    query = tuple(
+        (k, v if v != "" or "=" in pair else None)
+        for pair in parts.query.split("&")
+        if pair
+        for k, v in [pair.split("=", 1) if "=" in pair else (pair, "")]
+    )
     path = parts.path
     if path == "/":
         path = ""
     return UrlFilter(
-        text=raw, allow=allow, scheme=scheme, host=host, match_subdomains=match_subdomains,
-        port=port, path=path, query=query, data=data,
+        text=raw,
+        allow=allow,
+        scheme=scheme,
+        host=host,
+        match_subdomains=match_subdomains,
+        port=port,
+        path=path,
+        query=query,
+        data=data,
     )
 
 

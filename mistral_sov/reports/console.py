@@ -55,8 +55,14 @@ def hop_table(check: Check) -> Any:
         title += "  (destination not reached)"
     table = Table(title=clean(title), title_justify="left", header_style="bold")
     for header, justify in (
-        ("Hop", "right"), ("Address", "left"), ("RTT ms", "right"), ("Country", "left"),
-        ("Operator", "left"), ("Region", "left"), ("Max distance", "left"), ("Flags", "left"),
+        ("Hop", "right"),
+        ("Address", "left"),
+        ("RTT ms", "right"),
+        ("Country", "left"),
+        ("Operator", "left"),
+        ("Region", "left"),
+        ("Max distance", "left"),
+        ("Flags", "left"),
         ("Verdict", "left"),
     ):
         table.add_column(header, justify=justify, overflow="fold")  # type: ignore[arg-type]
@@ -130,7 +136,8 @@ def render(report: Report, *, width: int = 160) -> bytes:
     from rich.console import Console
 
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width, no_color=True, color_system=None, force_terminal=False,
-                      highlight=False, emoji=False)
+    console = Console(
+        file=buffer, width=width, no_color=True, color_system=None, force_terminal=False, highlight=False, emoji=False
+    )
     print_report(report, console)
     return buffer.getvalue().encode("utf-8", errors="replace")

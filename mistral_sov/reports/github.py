@@ -37,9 +37,7 @@ def _kind(verdict: Verdict, fail_on: str) -> str | None:
     return None
 
 
-def annotation(
-    kind: str, message: str, *, file: str = "", line: int = 0, col: int = 0, title: str = ""
-) -> str:
+def annotation(kind: str, message: str, *, file: str = "", line: int = 0, col: int = 0, title: str = "") -> str:
     props = []
     if file:
         props.append(f"file={escape_property(file)}")
@@ -60,11 +58,10 @@ def _entries(report: Report, fail_on: str) -> list[tuple[str, Finding, str]]:
             kind = _kind(f.verdict, fail_on)
             if kind:
                 out.append((kind, f, check.name))
-        if check.verdict is Verdict.INCONCLUSIVE and not any(
-            f.verdict is Verdict.INCONCLUSIVE for f in check.findings
-        ):
-            synthetic = Finding("CHECK-INCONCLUSIVE", Verdict.INCONCLUSIVE,
-                                f"check '{check.name}' is inconclusive (never a pass)")
+        if check.verdict is Verdict.INCONCLUSIVE and not any(f.verdict is Verdict.INCONCLUSIVE for f in check.findings):
+            synthetic = Finding(
+                "CHECK-INCONCLUSIVE", Verdict.INCONCLUSIVE, f"check '{check.name}' is inconclusive (never a pass)"
+            )
             out.append(("error", synthetic, check.name))
     return out
 
@@ -83,8 +80,10 @@ def render(
         shown = of_kind if len(of_kind) <= limit else of_kind[: max(0, limit - 1)]
         for f, check_name in shown:
             loc = f.location
-            file = relative_uri(loc.file, base_dir) if loc and loc.file else (
-                relative_uri(report.policy_file, base_dir) if report.policy_file else ""
+            file = (
+                relative_uri(loc.file, base_dir)
+                if loc and loc.file
+                else (relative_uri(report.policy_file, base_dir) if report.policy_file else "")
             )
             title = f"{f.verdict.value} {f.rule_id} ({check_name})"
             message = f.message + (f"\nhint: {f.hint}" if f.hint else "")

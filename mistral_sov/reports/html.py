@@ -76,9 +76,7 @@ def path_svg(check: Check) -> str:
     hop_list = hops(check)
     dest_addr = d.get("address")
     last = hop_list[-1] if hop_list else None
-    dest_is_last = bool(d.get("reached")) and last is not None and (
-        not dest_addr or last.get("address") == dest_addr
-    )
+    dest_is_last = bool(d.get("reached")) and last is not None and (not dest_addr or last.get("address") == dest_addr)
     rows = 1 + len(hop_list) + (0 if dest_is_last else 1)
     height = rows * ROW + 20
     width = 960
@@ -95,9 +93,7 @@ def path_svg(check: Check) -> str:
             dashed = ' stroke-dasharray="4 4"'
         if not dest_is_last and i == rows - 2:
             dashed = ' stroke-dasharray="4 4"'
-        out.append(
-            f'<line x1="{LEFT}" y1="{y1}" x2="{LEFT}" y2="{y2}" stroke="#90a4ae" stroke-width="2"{dashed}/>'
-        )
+        out.append(f'<line x1="{LEFT}" y1="{y1}" x2="{LEFT}" y2="{y2}" stroke="#90a4ae" stroke-width="2"{dashed}/>')
     # vantage point
     vantage = d.get("vantage") if isinstance(d.get("vantage"), dict) else {}
     vname = vantage.get("name") if vantage else None
@@ -118,14 +114,10 @@ def path_svg(check: Check) -> str:
         addr = hop.get("address") or "*  (no reply)"
         title = f"hop {hop.get('ttl')}: {addr}" + (f" — {verdict.value}" if verdict else "")
         ring = (
-            f'<circle cx="{LEFT}" cy="{y}" r="17" fill="none" stroke="{colour}" stroke-width="3"/>'
-            if is_dest
-            else ""
+            f'<circle cx="{LEFT}" cy="{y}" r="17" fill="none" stroke="{colour}" stroke-width="3"/>' if is_dest else ""
         )
         line1 = f"TTL {hop.get('ttl', '')}  {addr}" + ("   ◀ destination" if is_dest else "")
-        place = " · ".join(
-            p for p in (country_text(hop), clean(hop.get("region") or ""), operator_text(hop)) if p
-        )
+        place = " · ".join(p for p in (country_text(hop), clean(hop.get("region") or ""), operator_text(hop)) if p)
         bounds = " · ".join(p for p in (f"RTT {rtt_text(hop)} ms", distance_text(hop)) if p)
         flags = fmt_list(hop.get("flags"))
         if flags:
@@ -153,12 +145,17 @@ def path_svg(check: Check) -> str:
 
 
 def _legend() -> str:
-    items = [(COLOURS[v], v.value) for v in (Verdict.COMPLIANT, Verdict.WARNING, Verdict.INCONCLUSIVE,
-                                             Verdict.VIOLATION)]
+    items = [
+        (COLOURS[v], v.value) for v in (Verdict.COMPLIANT, Verdict.WARNING, Verdict.INCONCLUSIVE, Verdict.VIOLATION)
+    ]
     items += [(UNJUDGED, "no country evidence"), (SILENT, "no reply")]
-    return "<p class=\"muted\">Legend: " + " ".join(
-        f'<svg width="12" height="12"><circle cx="6" cy="6" r="5" fill="{c}"/></svg> {e(t)}' for c, t in items
-    ) + "; ring = destination; ■ = vantage point.</p>"
+    return (
+        '<p class="muted">Legend: '
+        + " ".join(
+            f'<svg width="12" height="12"><circle cx="6" cy="6" r="5" fill="{c}"/></svg> {e(t)}' for c, t in items
+        )
+        + "; ring = destination; ■ = vantage point.</p>"
+    )
 
 
 def _findings_table(check: Check) -> str:
@@ -195,7 +192,7 @@ def _residency_extra(check: Check) -> str:
         )
     notes = d.get("fidelity_notes")
     if isinstance(notes, list) and notes:
-        parts.append("<ul class=\"muted\">" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>")
+        parts.append('<ul class="muted">' + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>")
     parts.append(path_svg(check))
     return "".join(parts)
 
@@ -206,13 +203,12 @@ def render_text(report: Report) -> str:
     body = [
         f"<h1>{e(title)}</h1>",
         f'<p><span class="banner {v.value}">{v.value}</span></p>',
-        f"<p class=\"muted\">policy <code>{e(report.policy_file)}</code> · mistral-sov "
+        f'<p class="muted">policy <code>{e(report.policy_file)}</code> · mistral-sov '
         f"{e(report.tool_version)} · generated {e(report.generated_at)}</p>",
-        "<table><thead><tr><th>Check</th><th>Verdict</th><th>Findings</th><th>Time (s)</th>"
-        "</tr></thead><tbody>",
+        "<table><thead><tr><th>Check</th><th>Verdict</th><th>Findings</th><th>Time (s)</th></tr></thead><tbody>",
     ]
     for i, check in enumerate(report.checks):
-        reason = f" <span class=\"muted\">{e(check.skipped_reason)}</span>" if check.skipped_reason else ""
+        reason = f' <span class="muted">{e(check.skipped_reason)}</span>' if check.skipped_reason else ""
         body.append(
             f'<tr><td><a href="#c{i}">{e(check.name)}</a></td><td>{badge(check.verdict)}{reason}</td>'
             f"<td>{len(check.findings)}</td><td>{check.duration_s:.2f}</td></tr>"
@@ -231,13 +227,11 @@ def render_text(report: Report) -> str:
         body.append(_findings_table(check))
         body.append("</section>")
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        "<meta http-equiv=\"Content-Security-Policy\" "
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta http-equiv="Content-Security-Policy" '
         "content=\"default-src 'none'; style-src 'unsafe-inline'\">"
-        f"<title>{e(title)}</title><style>{CSS}</style></head><body>\n"
-        + "\n".join(body)
-        + "\n</body></html>\n"
+        f"<title>{e(title)}</title><style>{CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
     )
 
 

@@ -65,8 +65,7 @@ def _summary(report: Report) -> list[str]:
     for check in report.checks:
         note = f" ({esc(check.skipped_reason)})" if check.verdict is Verdict.SKIPPED else ""
         lines.append(
-            f"| {esc(check.name)} | {_verdict(check.verdict)}{note} | {len(check.findings)} "
-            f"| {check.duration_s:.2f} |"
+            f"| {esc(check.name)} | {_verdict(check.verdict)}{note} | {len(check.findings)} | {check.duration_s:.2f} |"
         )
     lines.append("")
     return lines

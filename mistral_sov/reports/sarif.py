@@ -155,9 +155,7 @@ def to_sarif(report: Report, *, fail_on: str = "violation", base_dir: Path | Non
                 )
             )
         synthetic = ""
-        if check.verdict is Verdict.INCONCLUSIVE and not any(
-            f.verdict is Verdict.INCONCLUSIVE for f in check.findings
-        ):
+        if check.verdict is Verdict.INCONCLUSIVE and not any(f.verdict is Verdict.INCONCLUSIVE for f in check.findings):
             synthetic = "CHECK-INCONCLUSIVE"
             text = f"check '{check.name}' is inconclusive: no conclusive evidence (never a pass)"
         elif check.verdict is Verdict.SKIPPED:
@@ -206,6 +204,4 @@ def to_sarif(report: Report, *, fail_on: str = "violation", base_dir: Path | Non
 
 def render(report: Report, *, fail_on: str = "violation", base_dir: Path | None = None) -> bytes:
     doc = to_sarif(report, fail_on=fail_on, base_dir=base_dir)
-    return (json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode(
-        "utf-8", errors="replace"
-    )
+    return (json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8", errors="replace")

@@ -82,9 +82,7 @@ def assess(settings: LocalInference, sha256: str, gguf_license: str | None) -> A
         )
         result.hint = "add the SPDX id to allowed_licenses after legal review, or remove the model"
     if gguf_license is None:
-        result.warnings.append(
-            f"the GGUF file carries no general.license claim; the policy says '{entry.license}'"
-        )
+        result.warnings.append(f"the GGUF file carries no general.license claim; the policy says '{entry.license}'")
     elif normalize_license(gguf_license) != normalize_license(entry.license):
         result.warnings.append(
             f"the GGUF file claims licence '{gguf_license}' but the policy approves it as "
@@ -94,9 +92,7 @@ def assess(settings: LocalInference, sha256: str, gguf_license: str | None) -> A
     return result
 
 
-def require_approved(
-    settings: LocalInference, sha256: str, gguf_license: str | None, subject: str
-) -> Approval:
+def require_approved(settings: LocalInference, sha256: str, gguf_license: str | None, subject: str) -> Approval:
     """``assess`` and raise ``ModelRefusedError`` (exit 5) when the model may not be served."""
     result = assess(settings, sha256, gguf_license)
     if not result.approved:

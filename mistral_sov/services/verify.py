@@ -163,9 +163,7 @@ class Attribution:
         return bool(self.claims)
 
 
-def attribute(
-    address: str, rtt_ms: float | None, providers: Providers, vantage: VantagePoint | None
-) -> Attribution:
+def attribute(address: str, rtt_ms: float | None, providers: Providers, vantage: VantagePoint | None) -> Attribution:
     """Ask every provider about one address; drop claims that break physics; combine."""
     att = Attribution(address, internal=is_internal(address))
     facts: list[GeoFact] = []
@@ -191,6 +189,7 @@ def attribute(
                 att.range.city,
             )
         )
+
     # physics: a claim farther than light travels in the RTT is impossible. Registration
     # countries are no location claim while a geolocation source remains; used as the
     # fallback location, they are checked too.
@@ -354,8 +353,13 @@ class _Judge:
                 "even at the speed of light; that claim is ignored for this hop",
                 hop=ttl,
                 hint="geo-IP data is unreliable for router interfaces; supply a geofeed or a better database",
-                evidence={"address": att.address, "claim": bad.claim, "distance_km": bad.distance_km,
-                          "max_km_vacuum": bad.max_km_vacuum, "min_rtt_ms": rtt},
+                evidence={
+                    "address": att.address,
+                    "claim": bad.claim,
+                    "distance_km": bad.distance_km,
+                    "max_km_vacuum": bad.max_km_vacuum,
+                    "min_rtt_ms": rtt,
+                },
                 sources=[fact.source],
             )
 
@@ -370,12 +374,17 @@ class _Judge:
             "RES-JURISDICTION",
             Verdict.VIOLATION if action == "fail" else Verdict.WARNING,
             f"{att.address} is operated by {op.organisation} (AS{op.asn}), whose parent {op.parent} is "
-            f"under {op.jurisdiction} jurisdiction"
-            + (" (US CLOUD Act)" if op.jurisdiction == "US" else ""),
+            f"under {op.jurisdiction} jurisdiction" + (" (US CLOUD Act)" if op.jurisdiction == "US" else ""),
             hop=ttl,
             hint=f"zones.operator_jurisdictions marks {op.jurisdiction} as '{action}'",
-            evidence={"address": att.address, "asn": op.asn, "operator": op.organisation, "parent": op.parent,
-                      "jurisdiction": op.jurisdiction, "source_url": op.source_url},
+            evidence={
+                "address": att.address,
+                "asn": op.asn,
+                "operator": op.organisation,
+                "parent": op.parent,
+                "jurisdiction": op.jurisdiction,
+                "source_url": op.source_url,
+            },
             sources=[att.asn.source if att.asn else "operators", "operators"],
         )
 
@@ -383,62 +392,93 @@ class _Judge:
         if att.internal and not seen_public:
             return  # the local network before the first public hop
         if att.internal or not att.located:
-            self.unknown(ttl, f"hop {ttl} ({att.address}) cannot be placed in any country"
-                         + (" (a private address inside the path)" if att.internal else ""),
-                         {"address": att.address, "country_sources": att.country_sources})
+            self.unknown(
+                ttl,
+                f"hop {ttl} ({att.address}) cannot be placed in any country"
+                + (" (a private address inside the path)" if att.internal else ""),
+                {"address": att.address, "country_sources": att.country_sources},
+            )
             return
         outside = sorted(att.claims - self.allowed)
         if not outside:
             return
         srcs = [s for s, c in att.country_sources.items() if c in outside]
         if att.uncertain:
-            self.add("RES-SOURCES-DISAGREE", Verdict.WARNING,
-                     f"hop {ttl} ({att.address}): sources disagree — {self.who_said(att)}",
-                     hop=ttl, hint="check the hop with a second vantage point or a geofeed from its operator",
-                     evidence={"address": att.address, "country_sources": att.country_sources},
-                     sources=list(att.country_sources))
+            self.add(
+                "RES-SOURCES-DISAGREE",
+                Verdict.WARNING,
+                f"hop {ttl} ({att.address}): sources disagree — {self.who_said(att)}",
+                hop=ttl,
+                hint="check the hop with a second vantage point or a geofeed from its operator",
+                evidence={"address": att.address, "country_sources": att.country_sources},
+                sources=list(att.country_sources),
+            )
             return
-        self.add("RES-TRANSIT-COUNTRY", Verdict.VIOLATION,
-                 f"hop {ttl} ({att.address}) is in {att.country}, outside the allowed countries",
-                 hop=ttl, hint="route through an in-zone provider, or use transit: endpoint if only the "
-                               "destination matters",
-                 evidence={"address": att.address, "country": att.country,
-                           "country_sources": att.country_sources}, sources=srcs)
+        self.add(
+            "RES-TRANSIT-COUNTRY",
+            Verdict.VIOLATION,
+            f"hop {ttl} ({att.address}) is in {att.country}, outside the allowed countries",
+            hop=ttl,
+            hint="route through an in-zone provider, or use transit: endpoint if only the destination matters",
+            evidence={"address": att.address, "country": att.country, "country_sources": att.country_sources},
+            sources=srcs,
+        )
 
     def unknown(self, ttl: int, message: str, evidence: dict[str, Any]) -> None:
         action = self.zones.unknown_hops
         if action == "allow":
             return
-        self.add("RES-UNKNOWN-HOP", Verdict.INCONCLUSIVE if action == "fail" else Verdict.WARNING, message,
-                 hop=ttl, hint="zones.unknown_hops decides how unplaceable hops count; a geofeed or an mmdb "
-                               "that covers the hop gives evidence", evidence=evidence)
+        self.add(
+            "RES-UNKNOWN-HOP",
+            Verdict.INCONCLUSIVE if action == "fail" else Verdict.WARNING,
+            message,
+            hop=ttl,
+            hint="zones.unknown_hops decides how unplaceable hops count; a geofeed or an mmdb "
+            "that covers the hop gives evidence",
+            evidence=evidence,
+        )
 
     def destination(self, att: Attribution, ttl: int | None, resolution: Resolution | None) -> None:
         t = self.target
         if att.internal:
             if not t.private_link:
-                self.add("RES-DEST-COUNTRY", Verdict.INCONCLUSIVE,
-                         f"{att.address} is a private address that no source places",
-                         hop=ttl, hint="declare private_link: true for a private endpoint, or supply a geofeed "
-                                       "that places it", evidence={"address": att.address})
+                self.add(
+                    "RES-DEST-COUNTRY",
+                    Verdict.INCONCLUSIVE,
+                    f"{att.address} is a private address that no source places",
+                    hop=ttl,
+                    hint="declare private_link: true for a private endpoint, or supply a geofeed that places it",
+                    evidence={"address": att.address},
+                )
         elif att.uncertain and att.claims - self.allowed:
-            self.add("RES-SOURCES-DISAGREE", Verdict.INCONCLUSIVE,
-                     f"the destination {att.address}: sources disagree — {self.who_said(att)}",
-                     hop=ttl, hint="the destination must be placed beyond doubt; add a geofeed or mmdb",
-                     evidence={"address": att.address, "country_sources": att.country_sources},
-                     sources=list(att.country_sources))
+            self.add(
+                "RES-SOURCES-DISAGREE",
+                Verdict.INCONCLUSIVE,
+                f"the destination {att.address}: sources disagree — {self.who_said(att)}",
+                hop=ttl,
+                hint="the destination must be placed beyond doubt; add a geofeed or mmdb",
+                evidence={"address": att.address, "country_sources": att.country_sources},
+                sources=list(att.country_sources),
+            )
         elif not att.located:
-            self.add("RES-DEST-COUNTRY", Verdict.INCONCLUSIVE,
-                     f"no data source places the destination {att.address}",
-                     hop=ttl, hint="add --geoip-db, a geofeed, or cloud ranges (`mistral-sov ranges update`)",
-                     evidence={"address": att.address})
+            self.add(
+                "RES-DEST-COUNTRY",
+                Verdict.INCONCLUSIVE,
+                f"no data source places the destination {att.address}",
+                hop=ttl,
+                hint="add --geoip-db, a geofeed, or cloud ranges (`mistral-sov ranges update`)",
+                evidence={"address": att.address},
+            )
         elif att.claims - self.allowed:
-            self.add("RES-DEST-COUNTRY", Verdict.VIOLATION,
-                     f"the destination {att.address} is in {att.country}, outside the allowed countries",
-                     hop=ttl, hint="use an endpoint in an allowed country, or correct zones.allowed_countries",
-                     evidence={"address": att.address, "country": att.country,
-                               "country_sources": att.country_sources},
-                     sources=list(att.country_sources))
+            self.add(
+                "RES-DEST-COUNTRY",
+                Verdict.VIOLATION,
+                f"the destination {att.address} is in {att.country}, outside the allowed countries",
+                hop=ttl,
+                hint="use an endpoint in an allowed country, or correct zones.allowed_countries",
+                evidence={"address": att.address, "country": att.country, "country_sources": att.country_sources},
+                sources=list(att.country_sources),
+            )
         self.region(att, ttl)
         self.frontdoor(att, ttl, resolution)
 
@@ -451,21 +491,36 @@ class _Judge:
             return  # a private endpoint: its region is the declared one, no public range to match
         rng = att.range
         if rng is None or rng.region is None:
-            self.add("RES-REGION", Verdict.INCONCLUSIVE,
-                     f"{att.address} matches no regional cloud range, so its region cannot be established",
-                     hop=ttl, hint="install current range files (`mistral-sov ranges update` or `ranges import`)",
-                     evidence={"address": att.address, "range": asdict(rng) if rng else None})
+            self.add(
+                "RES-REGION",
+                Verdict.INCONCLUSIVE,
+                f"{att.address} matches no regional cloud range, so its region cannot be established",
+                hop=ttl,
+                hint="install current range files (`mistral-sov ranges update` or `ranges import`)",
+                evidence={"address": att.address, "range": asdict(rng) if rng else None},
+            )
             return
         ev = {"address": att.address, "region": rng.region, "prefix": rng.prefix, "service": rng.service}
         if wanted and rng.region not in wanted:
-            self.add("RES-REGION", Verdict.VIOLATION,
-                     f"{att.address} is in {rng.region} ({rng.service} {rng.prefix}), not an allowed region",
-                     hop=ttl, hint="use an endpoint in zones.allowed_cloud_regions", evidence=ev, sources=[rng.source])
+            self.add(
+                "RES-REGION",
+                Verdict.VIOLATION,
+                f"{att.address} is in {rng.region} ({rng.service} {rng.prefix}), not an allowed region",
+                hop=ttl,
+                hint="use an endpoint in zones.allowed_cloud_regions",
+                evidence=ev,
+                sources=[rng.source],
+            )
         elif t.region and rng.region != t.region:
-            self.add("RES-REGION", Verdict.WARNING,
-                     f"{att.address} is in {rng.region}, but the endpoint declares {t.region}",
-                     hop=ttl, hint="correct the endpoint's region, or check the deployment", evidence=ev,
-                     sources=[rng.source])
+            self.add(
+                "RES-REGION",
+                Verdict.WARNING,
+                f"{att.address} is in {rng.region}, but the endpoint declares {t.region}",
+                hop=ttl,
+                hint="correct the endpoint's region, or check the deployment",
+                evidence=ev,
+                sources=[rng.source],
+            )
 
     def frontdoor(self, att: Attribution, ttl: int | None, resolution: Resolution | None) -> None:
         reasons = []
@@ -475,13 +530,16 @@ class _Judge:
         if dns:
             reasons.append(f"the name resolves through {', '.join(dns)}")
         if reasons:
-            self.add("RES-FRONTDOOR", Verdict.WARNING,
-                     "served by a global front door / CDN: " + "; ".join(reasons),
-                     hop=ttl, hint="the edge answering you may be in the EU while processing is elsewhere; prefer "
-                                   "a regional endpoint or private link",
-                     evidence={"address": att.address, "dns_flags": dns,
-                               "range": asdict(att.range) if att.range else None},
-                     sources=[att.range.source] if att.range else [])
+            self.add(
+                "RES-FRONTDOOR",
+                Verdict.WARNING,
+                "served by a global front door / CDN: " + "; ".join(reasons),
+                hop=ttl,
+                hint="the edge answering you may be in the EU while processing is elsewhere; prefer "
+                "a regional endpoint or private link",
+                evidence={"address": att.address, "dns_flags": dns, "range": asdict(att.range) if att.range else None},
+                sources=[att.range.source] if att.range else [],
+            )
 
 
 def judge_trace(
@@ -496,8 +554,7 @@ def judge_trace(
 ) -> Check:
     """One Check for one traced address (see the module docstring for the rules)."""
     address = address or trace.target
-    check = Check(name=f"{target.name} [{address}]", title=f"{target.name} → {address}",
-                  duration_s=trace.duration_s)
+    check = Check(name=f"{target.name} [{address}]", title=f"{target.name} → {address}", duration_s=trace.duration_s)
     judge = _Judge(target, zones, check)
     strict = zones.transit == "strict"
     dest_index = next(
@@ -528,16 +585,21 @@ def judge_trace(
             if not att.internal:
                 seen_public = True
     if strict and last_answer < len(hops) - 1 and not reached:
-        silent_tail = [h.ttl for h in hops[last_answer + 1:]]
+        silent_tail = [h.ttl for h in hops[last_answer + 1 :]]
         if silent_tail:
-            judge.unknown(silent_tail[0], f"hops {silent_tail[0]}–{silent_tail[-1]} are silent before the "
-                          "trace gave up", {"ttls": silent_tail})
+            judge.unknown(
+                silent_tail[0],
+                f"hops {silent_tail[0]}–{silent_tail[-1]} are silent before the trace gave up",
+                {"ttls": silent_tail},
+            )
     if not reached:
-        judge.add("RES-UNREACHED", Verdict.INCONCLUSIVE,
-                  f"{address} never answered (after {len(trace.hops)} hops): the path is incomplete",
-                  hint="try another --method/--port, raise --max-hops or --timeout; a firewall may drop probes",
-                  evidence={"address": address, "hops": len(trace.hops), "method": trace.method,
-                            "port": trace.port})
+        judge.add(
+            "RES-UNREACHED",
+            Verdict.INCONCLUSIVE,
+            f"{address} never answered (after {len(trace.hops)} hops): the path is incomplete",
+            hint="try another --method/--port, raise --max-hops or --timeout; a firewall may drop probes",
+            evidence={"address": address, "hops": len(trace.hops), "method": trace.method, "port": trace.port},
+        )
         # still judge where the destination address itself is
         att = attribute(address, None, providers, vantage)
         judge.destination(att, None, resolution)
@@ -553,8 +615,9 @@ def judge_trace(
         "fidelity_notes": list(trace.fidelity_notes)
         + ([] if vantage is not None else ["no vantage point given: physics bounds not computed"]),
         "reached": reached,
-        "resolution": resolution.to_dict() if resolution else
-        {"cname_chain": [], "addresses": [address], "resolver": "", "flags": []},
+        "resolution": resolution.to_dict()
+        if resolution
+        else {"cname_chain": [], "addresses": [address], "resolver": "", "flags": []},
         "vantage": vantage.to_dict() if vantage else {"name": None, "lat": None, "lon": None},
         "hops": rows,
     }
@@ -564,14 +627,25 @@ def judge_trace(
 def unresolved_check(target: Target, resolution: Resolution) -> Check:
     check = Check(name=f"{target.name} [unresolved]", title=f"{target.name} → {target.host}")
     _Judge(target, Zones(), check).add(
-        "RES-UNRESOLVED", Verdict.INCONCLUSIVE,
+        "RES-UNRESOLVED",
+        Verdict.INCONCLUSIVE,
         f"{target.host} resolves to no address" + (f" ({resolution.error})" if resolution.error else ""),
         hint="check the name and DNS; no path can be verified without an address",
-        evidence={"host": target.host, "resolution": resolution.to_dict(), "error": resolution.error})
+        evidence={"host": target.host, "resolution": resolution.to_dict(), "error": resolution.error},
+    )
     check.details = {
-        "endpoint": target.name, "url": target.url, "host": target.host, "address": None, "port": target.port,
-        "method": "", "tracer": "", "fidelity_notes": [], "reached": False,
-        "resolution": resolution.to_dict(), "vantage": {"name": None, "lat": None, "lon": None}, "hops": [],
+        "endpoint": target.name,
+        "url": target.url,
+        "host": target.host,
+        "address": None,
+        "port": target.port,
+        "method": "",
+        "tracer": "",
+        "fidelity_notes": [],
+        "reached": False,
+        "resolution": resolution.to_dict(),
+        "vantage": {"name": None, "lat": None, "lon": None},
+        "hops": [],
     }
     return check
 
@@ -644,7 +718,11 @@ def verify_targets(
         checks=checks,
         policy_file=policy_file,
         metadata=evidence_metadata(
-            zones, providers, vantage, options, policy_sha256,
+            zones,
+            providers,
+            vantage,
+            options,
+            policy_sha256,
             resolutions={h: r.to_dict() | {"error": r.error} for h, r in resolutions.items()},
             traces=[trace_to_dict(tr) for tr in traces.values()],
         ),
@@ -721,9 +799,20 @@ def judge_atlas(
         checks=checks,
         policy_file=policy_file,
         metadata=evidence_metadata(
-            zones, providers, None, None, policy_sha256, resolutions={},
+            zones,
+            providers,
+            None,
+            None,
+            policy_sha256,
+            resolutions={},
             traces=[trace_to_dict(t) for t in traces],
-            extra={"atlas": {"file": source_file, "vantage_points": len(checks), "compliant": compliant,
-                             "summary": summary}},
+            extra={
+                "atlas": {
+                    "file": source_file,
+                    "vantage_points": len(checks),
+                    "compliant": compliant,
+                    "summary": summary,
+                }
+            },
         ),
     )

@@ -61,8 +61,16 @@ def test_starter_is_valid() -> None:
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("transit: strict", "transit: strictt", "s.yaml:7:12: error: zones.transit: input should be 'strict' or 'endpoint'"),
-        ("  unknown_hops: warn\n", "  unknown_hops: warn\n  unknwon: 1\n", "s.yaml:9:3: error: zones.unknwon: unknown key 'unknwon'"),
+        (
+            "transit: strict",
+            "transit: strictt",
+            "s.yaml:7:12: error: zones.transit: input should be 'strict' or 'endpoint'",
+        ),
+        (
+            "  unknown_hops: warn\n",
+            "  unknown_hops: warn\n  unknwon: 1\n",
+            "s.yaml:9:3: error: zones.unknwon: unknown key 'unknwon'",
+        ),
         ("disable_recall", "disable_recal", "did you mean 'disable_recall'?"),
         ("[DE, NL, FR]", "[DE, NL, fr]", "s.yaml:4:31: error: zones.allowed_countries[2]: unknown country code 'fr'"),
         ("[DE, NL, FR]", "[DE, XX]", "unknown country code 'XX'"),

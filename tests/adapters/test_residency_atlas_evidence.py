@@ -46,16 +46,26 @@ def test_residency_atlas_malformed_names_the_line():
         atlas.parse("", "r.jsonl")
 
 
-json_values = st.recursive(st.none() | st.booleans() | st.integers(-5, 300) | st.floats(allow_nan=False)
-                           | st.text(max_size=8), lambda c: st.lists(c, max_size=4)
-                           | st.dictionaries(st.sampled_from(["hop", "result", "from", "rtt", "x", "err",
-                                                              "error", "dst_addr", "type", "af"]), c, max_size=5),
-                           max_leaves=25)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 300) | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda c: (
+        st.lists(c, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["hop", "result", "from", "rtt", "x", "err", "error", "dst_addr", "type", "af"]),
+            c,
+            max_size=5,
+        )
+    ),
+    max_leaves=25,
+)
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.dictionaries(st.sampled_from(["type", "dst_addr", "result", "proto", "prb_id", "timestamp"]),
-                       json_values, max_size=6))
+@given(
+    st.dictionaries(
+        st.sampled_from(["type", "dst_addr", "result", "proto", "prb_id", "timestamp"]), json_values, max_size=6
+    )
+)
 def test_residency_atlas_fuzz_never_crashes(record):
     try:
         atlas.parse(json.dumps(record), "fuzz.jsonl")

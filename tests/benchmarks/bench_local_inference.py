@@ -51,10 +51,14 @@ def main() -> None:
     for a, b in zip(result.direct, result.server, strict=True):
         print(f"  direct pp {a.pp:7.1f} tg {a.tg:6.1f} | server pp {b.pp:7.1f} tg {b.tg:6.1f}")
     tg_s, tg_d = summary["server"]["tg_tokens_per_s"], summary["direct"]["tg_tokens_per_s"]
-    print(f"bandwidth {bw / 1e9:.1f} GB/s (numpy copy, read+write) -> bound {bound:.0f} tokens/s for {size:,} B; "
-          f"predicted (eta {doctor.ETA_LOW}-{doctor.ETA_HIGH}) {doctor.ETA_LOW * bound:.0f}-{doctor.ETA_HIGH * bound:.0f}")
-    print(f"tg ratio server/direct {tg_s / tg_d:.3f}; server tg = {tg_s / bound:.1%} of the bandwidth bound, "
-          f"direct {tg_d / bound:.1%}")
+    print(
+        f"bandwidth {bw / 1e9:.1f} GB/s (numpy copy, read+write) -> bound {bound:.0f} tokens/s for {size:,} B; "
+        f"predicted (eta {doctor.ETA_LOW}-{doctor.ETA_HIGH}) {doctor.ETA_LOW * bound:.0f}-{doctor.ETA_HIGH * bound:.0f}"
+    )
+    print(
+        f"tg ratio server/direct {tg_s / tg_d:.3f}; server tg = {tg_s / bound:.1%} of the bandwidth bound, "
+        f"direct {tg_d / bound:.1%}"
+    )
     backend.close()
 
 

@@ -58,20 +58,40 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 cwd = Path(tmp)
                 (cwd / "sovereignty.yaml").write_text(policy_text(n, hosts), encoding="utf-8")
-                subprocess.run([*mistral, "policy", "export", "--out", "bundle"], cwd=cwd, check=True,
-                               capture_output=True)
-                reports = [a for f, ext in (("json", "json"), ("junit", "xml"), ("sarif", "sarif"),
-                                            ("markdown", "md"), ("html", "html")) for a in ("--report", f"{f}:r.{ext}")]
+                subprocess.run(
+                    [*mistral, "policy", "export", "--out", "bundle"], cwd=cwd, check=True, capture_output=True
+                )
+                reports = [
+                    a
+                    for f, ext in (
+                        ("json", "json"),
+                        ("junit", "xml"),
+                        ("sarif", "sarif"),
+                        ("markdown", "md"),
+                        ("html", "html"),
+                    )
+                    for a in ("--report", f"{f}:r.{ext}")
+                ]
                 geo: list[str] = []
                 if residency:
                     from residency_helpers import write_city_mmdb
 
                     # place the topology's documentation-range addresses in Frankfurt, so the
                     # residency verdicts are real (COMPLIANT) rather than INCONCLUSIVE
-                    db = write_city_mmdb(cwd / "city.mmdb", {"198.51.100.0/24": ("DE", 50.11, 8.68),
-                                                             "203.0.113.0/24": ("DE", 50.11, 8.68)})
-                    geo = ["--geoip-db", str(db), "--method", "tcp", "--timeout", "2",
-                           "--ranges-dir", str(cwd / "ranges")]
+                    db = write_city_mmdb(
+                        cwd / "city.mmdb",
+                        {"198.51.100.0/24": ("DE", 50.11, 8.68), "203.0.113.0/24": ("DE", 50.11, 8.68)},
+                    )
+                    geo = [
+                        "--geoip-db",
+                        str(db),
+                        "--method",
+                        "tcp",
+                        "--timeout",
+                        "2",
+                        "--ranges-dir",
+                        str(cwd / "ranges"),
+                    ]
                 cmd = [*mistral, "gate", "-q", "--bundle", "bundle", *reports, *geo]
                 times, codes = [], set()
                 for _ in range(REPEATS):

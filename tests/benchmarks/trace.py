@@ -89,13 +89,28 @@ def _verify_cli(routers: int, rounds: int) -> int:
 
     from residency_helpers import write_city_mmdb
 
-    with netns_topo.build(netns_topo.TopoSpec(routers=routers, servers=20)) as topo, \
-            tempfile.TemporaryDirectory() as tmp:
-        db = write_city_mmdb(Path(tmp) / "city.mmdb", {"198.51.100.0/24": ("DE", 50.11, 8.68),
-                                                       "203.0.113.0/24": ("DE", 50.11, 8.68)})
+    with (
+        netns_topo.build(netns_topo.TopoSpec(routers=routers, servers=20)) as topo,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        db = write_city_mmdb(
+            Path(tmp) / "city.mmdb", {"198.51.100.0/24": ("DE", 50.11, 8.68), "203.0.113.0/24": ("DE", 50.11, 8.68)}
+        )
         targets = topo.server_addrs(4)[:20]
-        base = [sys.executable, "-m", "mistral_sov", "verify-residency", "--geoip-db", str(db),
-                "--ranges-dir", str(Path(tmp) / "ranges"), "--timeout", "2", "-o", "json"]
+        base = [
+            sys.executable,
+            "-m",
+            "mistral_sov",
+            "verify-residency",
+            "--geoip-db",
+            str(db),
+            "--ranges-dir",
+            str(Path(tmp) / "ranges"),
+            "--timeout",
+            "2",
+            "-o",
+            "json",
+        ]
         times: dict[int, list[float]] = {1: [], 20: []}
         for _ in range(rounds):
             for n in (1, 20):

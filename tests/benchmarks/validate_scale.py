@@ -50,7 +50,9 @@ def main() -> None:
     print(f"100,000 extra domains:     {t100k:7.3f} s")
     per10k = (t10k - base) / 10_000
     per100k = (t100k - base) / 100_000
-    print(f"per-domain cost: {per10k * 1e6:.1f} us vs {per100k * 1e6:.1f} us  -> ratio {per100k / per10k:.2f} (1.0 = linear)")
+    print(
+        f"per-domain cost: {per10k * 1e6:.1f} us vs {per100k * 1e6:.1f} us  -> ratio {per100k / per10k:.2f} (1.0 = linear)"
+    )
 
 
 if __name__ == "__main__":

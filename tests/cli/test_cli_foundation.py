@@ -116,8 +116,15 @@ def test_no_colour_when_not_a_tty() -> None:
 
 def test_allowlist_check_semantics(policy: Path) -> None:
     res = run_cli(
-        "allowlist", "check", "https://chatgpt.com/c/1", "https://api.mistral.ai/v1/chat", "notchatgpt.com",
-        "-p", str(policy), "-o", "json",
+        "allowlist",
+        "check",
+        "https://chatgpt.com/c/1",
+        "https://api.mistral.ai/v1/chat",
+        "notchatgpt.com",
+        "-p",
+        str(policy),
+        "-o",
+        "json",
     )
     assert res.code == 1
     rows = {r["url"]: r for r in json.loads(res.out)}
@@ -133,8 +140,15 @@ def test_allowlist_check_semantics(policy: Path) -> None:
 def test_allowlist_add_remove_keeps_comments(policy: Path) -> None:
     before = policy.read_text(encoding="utf-8")
     res = run_cli(
-        "allowlist", "add", "https://mistral.corp.example.eu/v1", "--name", "corp", "--region",
-        "azure:westeurope", "-p", str(policy),
+        "allowlist",
+        "add",
+        "https://mistral.corp.example.eu/v1",
+        "--name",
+        "corp",
+        "--region",
+        "azure:westeurope",
+        "-p",
+        str(policy),
     )
     assert res.code == 0, res.err
     after = policy.read_text(encoding="utf-8")
@@ -192,7 +206,9 @@ def test_legacy_code_page_output_does_not_crash(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONIOENCODING": "cp1252"}
     out = subprocess.run(
         [sys.executable, "-m", "mistral_sov", "policy", "validate", "-p", str(policy), "-o", "json"],
-        capture_output=True, env=env, check=False,
+        capture_output=True,
+        env=env,
+        check=False,
     )
     assert out.returncode == 0, out.stderr
     assert b'"organization": "\x8akoda' in out.stdout and b"?" in out.stdout

@@ -45,7 +45,8 @@ def test_errors_exit_1_with_location(admx: Path) -> None:
 def test_json_output(admx: Path) -> None:
     (admx.parent / "fr-FR/MistralSov.adml").unlink()
     text = admx.read_text(encoding="utf-8").replace(
-        r'key="Software\Policies\Mistral AI\Sovereign\AllowedRegions"', r'key="System\Foo"')
+        r'key="Software\Policies\Mistral AI\Sovereign\AllowedRegions"', r'key="System\Foo"'
+    )
     admx.write_bytes(text.encode("utf-8"))
     result = run_cli("policy", "lint-admx", str(admx), "-o", "json")
     assert result.code == 0  # warnings only

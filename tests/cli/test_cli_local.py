@@ -40,8 +40,9 @@ def cli(site: dict, *args: str, policy: str | None = None, env: dict | None = No
     cmd = [sys.executable, "-m", "mistral_sov", "local", *args]
     if args[0] == "doctor" or args[:2] == ("models", "remove"):
         extra = []
-    return subprocess.run([*cmd, *extra], capture_output=True, text=True, env=env or site["env"], timeout=300,
-                          cwd=site["root"])
+    return subprocess.run(
+        [*cmd, *extra], capture_output=True, text=True, env=env or site["env"], timeout=300, cwd=site["root"]
+    )
 
 
 def write_policy(site: dict, name: str, models: list[dict], **li) -> str:
@@ -53,9 +54,11 @@ def write_policy(site: dict, name: str, models: list[dict], **li) -> str:
 
 
 def test_help_does_not_import_llama_cpp() -> None:
-    code = ("import sys, mistral_sov.cli.app; "
-            "heavy = [m for m in ('llama_cpp','starlette','uvicorn','numpy','psutil','gguf') if m in sys.modules]; "
-            "print(heavy)")
+    code = (
+        "import sys, mistral_sov.cli.app; "
+        "heavy = [m for m in ('llama_cpp','starlette','uvicorn','numpy','psutil','gguf') if m in sys.modules]; "
+        "print(heavy)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -85,11 +88,15 @@ def _refused(r: subprocess.CompletedProcess, text: str) -> None:
 def test_refusals_exit_5(site: dict) -> None:
     cli(site, "models", "import", str(site["model"]), "--name", "smollm2")
     unlisted = write_policy(site, "unlisted.yaml", [{"name": "other", "sha256": "a" * 64, "license": "mit"}])
-    _refused(cli(site, "run", "hi", "--model", "smollm2", policy=unlisted), "is not listed under local_inference.models")
+    _refused(
+        cli(site, "run", "hi", "--model", "smollm2", policy=unlisted), "is not listed under local_inference.models"
+    )
     # a licence outside allowed_licenses is already a policy error (exit 2), so it is never served
     bad_licence = write_policy(site, "lic.yaml", [{"name": "smollm2", "sha256": SHA, "license": "gemma"}])
     r = cli(site, "run", "hi", "--model", "smollm2", policy=bad_licence)
-    assert r.returncode == 2 and "is not in local_inference.allowed_licenses" in r.stderr and "Traceback" not in r.stderr
+    assert (
+        r.returncode == 2 and "is not in local_inference.allowed_licenses" in r.stderr and "Traceback" not in r.stderr
+    )
     # a copy with one flipped byte, named by file: in the policy
     flipped = site["root"] / "flipped.gguf"
     shutil.copyfile(site["model"], flipped)
@@ -98,14 +105,16 @@ def test_refusals_exit_5(site: dict) -> None:
         b = h.read(1)
         h.seek(SIZE // 2)
         h.write(bytes([b[0] ^ 1]))
-    pol = write_policy(site, "flip.yaml", [{"name": "smollm2", "sha256": SHA, "license": "apache-2.0",
-                                            "file": str(flipped)}])
+    pol = write_policy(
+        site, "flip.yaml", [{"name": "smollm2", "sha256": SHA, "license": "apache-2.0", "file": str(flipped)}]
+    )
     _refused(cli(site, "serve", "--model", "smollm2", policy=pol), "is not listed under local_inference.models")
     truncated = site["root"] / "trunc.gguf"
     with site["model"].open("rb") as src:
         truncated.write_bytes(src.read(SIZE - 4096))
-    pol = write_policy(site, "trunc.yaml", [{"name": "t", "sha256": SHA, "license": "apache-2.0",
-                                             "file": str(truncated)}])
+    pol = write_policy(
+        site, "trunc.yaml", [{"name": "t", "sha256": SHA, "license": "apache-2.0", "file": str(truncated)}]
+    )
     _refused(cli(site, "run", "hi", policy=pol), "truncated")
     notgguf = site["root"] / "fake.gguf"
     notgguf.write_bytes(b"MZ\x90\x00 an executable pretending to be a model" * 10)
@@ -127,8 +136,13 @@ def test_non_loopback_bind_needs_a_key_and_dangerous_flags_refused(site: dict) -
 def test_run_streams_an_answer_and_reports_enforcement(site: dict) -> None:
     pytest.importorskip("llama_cpp")
     cli(site, "models", "import", str(site["model"]), "--name", "smollm2")
-    pol = write_policy(site, "run.yaml", [{"name": "smollm2", "sha256": SHA, "license": "apache-2.0"}],
-                       enforce_local_only=True, max_tokens=12)
+    pol = write_policy(
+        site,
+        "run.yaml",
+        [{"name": "smollm2", "sha256": SHA, "license": "apache-2.0"}],
+        enforce_local_only=True,
+        max_tokens=12,
+    )
     r = cli(site, "run", "What is the capital of France?", policy=pol)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() and "enforce_local_only: ON" in r.stderr and "approved as 'smollm2'" in r.stderr

@@ -28,16 +28,37 @@ scalars = st.one_of(
 )
 values = st.recursive(
     scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=5), st.dictionaries(st.text(max_size=12), inner, max_size=5)
-    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=5), st.dictionaries(st.text(max_size=12), inner, max_size=5)),
     max_leaves=25,
 )
 paths = st.lists(
     st.sampled_from(
-        ["version", "organization", "zones", "allowed_countries", "endpoints", 0, "url", "name", "region",
-         "blocking", "catalog", "extra_domains", "exceptions", "vantage", "city", "lat", "local_inference",
-         "models", "sha256", "browsers", "windows", "transit", "unknown_hops", "operator_jurisdictions"]
+        [
+            "version",
+            "organization",
+            "zones",
+            "allowed_countries",
+            "endpoints",
+            0,
+            "url",
+            "name",
+            "region",
+            "blocking",
+            "catalog",
+            "extra_domains",
+            "exceptions",
+            "vantage",
+            "city",
+            "lat",
+            "local_inference",
+            "models",
+            "sha256",
+            "browsers",
+            "windows",
+            "transit",
+            "unknown_hops",
+            "operator_jurisdictions",
+        ]
     ),
     min_size=1,
     max_size=3,
@@ -96,9 +117,8 @@ def test_arbitrary_bytes(tmp_path: Path, raw: bytes) -> None:
 
 HOSTILE = [
     # billion laughs
-    "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
-        f"{c}: &{c} [{','.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True)
-    ),
+    "a: &a [x,x,x,x,x,x,x,x,x]\n"
+    + "".join(f"{c}: &{c} [{','.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True)),
     "version: &v [*v]\n",  # recursive alias
     "version: 1\n" * 3,  # duplicate keys
     "organization: " + "[" * 100_000 + "]" * 100_000 + "\n",  # nesting bomb (libyaml's composer would crash)

@@ -43,8 +43,18 @@ def verdicts(path):
 
 def test_gate_clean_repo_passes(repo):
     # residency needs the network; it is covered by tests/services/test_gate_service.py
-    result = gate("--bundle", "bundle", "--skip", "residency", "--report", "json:r.json",
-                  "--report", "junit:TEST-gate.xml", "--report", "sarif:r.sarif")
+    result = gate(
+        "--bundle",
+        "bundle",
+        "--skip",
+        "residency",
+        "--report",
+        "json:r.json",
+        "--report",
+        "junit:TEST-gate.xml",
+        "--report",
+        "sarif:r.sarif",
+    )
     assert result.code == 0, result.out + result.err
     v = verdicts(repo / "r.json")
     assert v["policy"] == v["drift"] == v["admx-lint"] == v["catalog-conflicts"] == "COMPLIANT"
@@ -56,8 +66,10 @@ def test_gate_clean_repo_passes(repo):
 
 def test_gate_policy_edit_without_reexport_is_drift(repo):
     policy = repo / "sovereignty.yaml"
-    policy.write_text(policy.read_text(encoding="utf-8").replace("extra_domains: []", "extra_domains: [example-ai.test]"),
-                      encoding="utf-8")
+    policy.write_text(
+        policy.read_text(encoding="utf-8").replace("extra_domains: []", "extra_domains: [example-ai.test]"),
+        encoding="utf-8",
+    )
     result = gate("--bundle", "bundle", "--report", "json:r.json", "--report", "junit:TEST-gate.xml")
     assert result.code == 1
     data = json.loads((repo / "r.json").read_text(encoding="utf-8"))
@@ -77,11 +89,16 @@ def test_gate_tampered_bundle_file(repo):
     assert result.code == 1
     drift = json.loads((repo / "r.json").read_text(encoding="utf-8"))["checks"][1]
     assert {(f["subject"], f["evidence"]["status"]) for f in drift["findings"]} == {
-        ("network/hosts", "changed"), ("network/extra.txt", "unexpected")}
+        ("network/hosts", "changed"),
+        ("network/extra.txt", "unexpected"),
+    }
     sarif = json.loads((repo / "r.sarif").read_text(encoding="utf-8"))
     sarif_validator().validate(sarif)
-    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in sarif["runs"][0]["results"]
-            if r["ruleId"] == "GATE-DRIFT"}
+    uris = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for r in sarif["runs"][0]["results"]
+        if r["ruleId"] == "GATE-DRIFT"
+    }
     assert uris == {"bundle/network/hosts", "bundle/network/extra.txt"}
 
 
@@ -102,7 +119,8 @@ def _with_model(repo, content: bytes, sha: str, license_id="apache-2.0"):
     policy = repo / "sovereignty.yaml"
     text = policy.read_text(encoding="utf-8").replace(
         "  models: []",
-        f"  models:\n    - name: tiny\n      sha256: {sha}\n      license: {license_id}\n      file: models/m.gguf")
+        f"  models:\n    - name: tiny\n      sha256: {sha}\n      license: {license_id}\n      file: models/m.gguf",
+    )
     policy.write_text(text, encoding="utf-8")
     return text.splitlines().index("    - name: tiny") + 2  # 1-based line of sha256
 
@@ -124,8 +142,9 @@ def test_gate_local_models_pass_and_tamper(repo):
 
 def test_gate_invalid_policy_is_a_located_failure(repo):
     policy = repo / "sovereignty.yaml"
-    policy.write_text(policy.read_text(encoding="utf-8").replace("transit: strict", "transit: sometimes"),
-                      encoding="utf-8")
+    policy.write_text(
+        policy.read_text(encoding="utf-8").replace("transit: strict", "transit: sometimes"), encoding="utf-8"
+    )
     result = gate("--bundle", "bundle", "--report", "sarif:r.sarif", "--report", "json:r.json")
     assert result.code == 1
     v = verdicts(repo / "r.json")
@@ -182,9 +201,11 @@ def test_gate_github_annotations_and_summary(repo, monkeypatch):
     result = gate("--bundle", "bundle", "--only", "drift")
     assert result.code == 1
     lines = [line for line in result.out.splitlines() if line.startswith("::")]
-    assert lines == ["::error file=bundle/network/hosts,title=VIOLATION GATE-DRIFT (drift)::bundle file "
-                     "'network/hosts' is changed compared with a fresh export of the policy%0Ahint: re-run "
-                     "`mistral-sov policy export` and deploy the result; never edit bundle files"]
+    assert lines == [
+        "::error file=bundle/network/hosts,title=VIOLATION GATE-DRIFT (drift)::bundle file "
+        "'network/hosts' is changed compared with a fresh export of the policy%0Ahint: re-run "
+        "`mistral-sov policy export` and deploy the result; never edit bundle files"
+    ]
     text = summary.read_text(encoding="utf-8")
     assert text.startswith("previous step\n# mistral-sov gate: ❌ VIOLATION")
     assert "| drift | ❌ VIOLATION | 1 |" in text
@@ -201,6 +222,8 @@ def test_gate_history_records_changes(repo):
     result = run_cli("gate", "history", "--history", "h.sqlite", "--endpoint", "policy", "-o", "json")
     assert result.code == 0, result.err
     rows = json.loads(result.out)
-    assert [(r["run"], r["change"], r["verdict"]) for r in rows] == [(1, "first seen", "COMPLIANT"),
-                                                                    (3, "verdict", "VIOLATION")]
+    assert [(r["run"], r["change"], r["verdict"]) for r in rows] == [
+        (1, "first seen", "COMPLIANT"),
+        (3, "verdict", "VIOLATION"),
+    ]
     assert run_cli("gate", "history", "--history", "nope.sqlite").code == 2

@@ -52,10 +52,30 @@ def gate(topo, tmp_path: Path, r2_country: tuple[str, float, float], *checks: st
     db = write_city_mmdb(tmp_path / "city.mmdb", places)
     (tmp_path / "sovereignty.yaml").write_text(POLICY, encoding="utf-8")
     return topo.run_in_client(
-        [*CLI, "gate", *checks, "--method", "udp", "--timeout", "1", "--max-hops", "8",
-         "--geoip-db", str(db), "--ranges-dir", str(tmp_path / "ranges"), "--quiet",
-         "--report", "sarif:gate.sarif", "--report", "junit:gate.xml", "--report", "json:gate.json"],
-        cwd=str(tmp_path), timeout=180,
+        [
+            *CLI,
+            "gate",
+            *checks,
+            "--method",
+            "udp",
+            "--timeout",
+            "1",
+            "--max-hops",
+            "8",
+            "--geoip-db",
+            str(db),
+            "--ranges-dir",
+            str(tmp_path / "ranges"),
+            "--quiet",
+            "--report",
+            "sarif:gate.sarif",
+            "--report",
+            "junit:gate.xml",
+            "--report",
+            "json:gate.json",
+        ],
+        cwd=str(tmp_path),
+        timeout=180,
     )
 
 

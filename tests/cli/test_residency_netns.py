@@ -26,23 +26,49 @@ def topo():
     ok, why = netns_topo.available()
     if not ok:
         pytest.skip(why)
-    spec = netns_topo.TopoSpec(routers=3, servers=[netns_topo.ServerSpec("203.0.113.10", "2001:db8:200::10"),
-                                                   netns_topo.ServerSpec("203.0.113.50", "2001:db8:200::50",
-                                                                         drop=True)])
+    spec = netns_topo.TopoSpec(
+        routers=3,
+        servers=[
+            netns_topo.ServerSpec("203.0.113.10", "2001:db8:200::10"),
+            netns_topo.ServerSpec("203.0.113.50", "2001:db8:200::50", drop=True),
+        ],
+    )
     with netns_topo.build(spec) as t:
         yield t
 
 
 def mmdb(tmp_path: Path, *, r2=("DE", *FRA), server=("DE", *FRA)) -> Path:
-    places = {"198.51.100.1/32": ("DE", *FRA), "198.51.100.2/32": r2, "198.51.100.3/32": ("DE", *FRA),
-              "203.0.113.0/24": server, "2001:db8:100::/48": ("DE", *FRA), "2001:db8:200::/48": server}
+    places = {
+        "198.51.100.1/32": ("DE", *FRA),
+        "198.51.100.2/32": r2,
+        "198.51.100.3/32": ("DE", *FRA),
+        "203.0.113.0/24": server,
+        "2001:db8:100::/48": ("DE", *FRA),
+        "2001:db8:200::/48": server,
+    }
     return write_city_mmdb(tmp_path / "test-city.mmdb", places)
 
 
 def run(topo, tmp_path, *args):
-    proc = topo.run_in_client([*CLI, "verify-residency", *args, "--ranges-dir", str(tmp_path / "ranges"),
-                               "--timeout", "1", "--max-hops", "8", "--method", "udp", "-o", "json"],
-                              cwd=str(tmp_path), timeout=120)
+    proc = topo.run_in_client(
+        [
+            *CLI,
+            "verify-residency",
+            *args,
+            "--ranges-dir",
+            str(tmp_path / "ranges"),
+            "--timeout",
+            "1",
+            "--max-hops",
+            "8",
+            "--method",
+            "udp",
+            "-o",
+            "json",
+        ],
+        cwd=str(tmp_path),
+        timeout=120,
+    )
     assert "Traceback" not in proc.stderr, proc.stderr
     doc = json.loads(proc.stdout) if proc.stdout.strip().startswith("{") else None
     return proc, doc
@@ -93,18 +119,39 @@ def test_residency_netns_private_link_policy_sarif_and_signed(topo, tmp_path):
         "version: 1\norganization: Test Bank\nzones:\n  allowed_countries: [EU]\n"
         "vantage:\n  city: Frankfurt\nendpoints:\n"
         "  - name: aoai-private\n    url: https://203.0.113.10\n    region: azure:germanywestcentral\n"
-        "    private_link: true\n", encoding="utf-8")
+        "    private_link: true\n",
+        encoding="utf-8",
+    )
     feed = tmp_path / "feed.csv"
     feed.write_text("198.51.100.0/24,DE,DE-HE,Frankfurt,\n", encoding="utf-8")
     key_dir = tmp_path / "keys"
     assert topo.run_in_client([*CLI, "keys", "generate", "--out", str(key_dir)]).returncode == 0
-    proc, doc = run(topo, tmp_path, "-p", str(policy), "--geofeed", str(feed), "--report",
-                    f"sarif:{tmp_path / 'r.sarif'}", "--report", f"json:{tmp_path / 'e.json'}",
-                    "--sign-key", str(key_dir / "mistral-sov-evidence.key"))
+    proc, doc = run(
+        topo,
+        tmp_path,
+        "-p",
+        str(policy),
+        "--geofeed",
+        str(feed),
+        "--report",
+        f"sarif:{tmp_path / 'r.sarif'}",
+        "--report",
+        f"json:{tmp_path / 'e.json'}",
+        "--sign-key",
+        str(key_dir / "mistral-sov-evidence.key"),
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert doc["payload"]["checks"][0]["verdict"] == "COMPLIANT"  # -o json is the signed envelope
-    verify = topo.run_in_client([*CLI, "evidence", "verify", str(tmp_path / "e.json"), "--public-key",
-                                 str(key_dir / "mistral-sov-evidence.pub")])
+    verify = topo.run_in_client(
+        [
+            *CLI,
+            "evidence",
+            "verify",
+            str(tmp_path / "e.json"),
+            "--public-key",
+            str(key_dir / "mistral-sov-evidence.pub"),
+        ]
+    )
     assert verify.returncode == 0, verify.stdout + verify.stderr
     sarif = json.loads((tmp_path / "r.sarif").read_text(encoding="utf-8"))
     assert sarif["version"] == "2.1.0"
@@ -131,13 +178,15 @@ def test_residency_cli_tcp_demanded_without_privileges_and_bad_input(monkeypatch
     monkeypatch.setattr(tracers, "raw_unavailable_reasons", lambda: ["no raw-socket privilege (test)"])
     monkeypatch.chdir(tmp_path)
     base = ["verify-residency", "--ranges-dir", str(tmp_path / "r")]
-    for argv, code in [([*base, "192.0.2.10", "--method", "tcp"], 4),
-                       ([*base, "192.0.2.10", "--vantage", "Atlantis"], 2),
-                       ([*base, "192.0.2.10", "--geoip-db", str(tmp_path / "none.mmdb")], 2),
-                       ([*base, "192.0.2.10", "--report", "nonsense"], 2),
-                       ([*base, "--from-atlas", str(tmp_path / "missing.jsonl")], 2),
-                       ([*base], 2),  # no policy, no target
-                       ([*base, "nx.invalid", "--method", "udp", "--timeout", "0.2"], 3)]:
+    for argv, code in [
+        ([*base, "192.0.2.10", "--method", "tcp"], 4),
+        ([*base, "192.0.2.10", "--vantage", "Atlantis"], 2),
+        ([*base, "192.0.2.10", "--geoip-db", str(tmp_path / "none.mmdb")], 2),
+        ([*base, "192.0.2.10", "--report", "nonsense"], 2),
+        ([*base, "--from-atlas", str(tmp_path / "missing.jsonl")], 2),
+        ([*base], 2),  # no policy, no target
+        ([*base, "nx.invalid", "--method", "udp", "--timeout", "0.2"], 3),
+    ]:
         with pytest.raises(SystemExit) as exit_:
             main(argv)
         err = capsys.readouterr().err

@@ -215,11 +215,7 @@ def test_every_category_has_enough_services():
     for entry in SERVICES:
         if isinstance(entry, dict):
             counts.update(c for c in entry.get("categories") or [] if isinstance(c, str))
-    thin = {
-        c: counts.get(c, 0)
-        for c in sorted(ALLOWED_CATEGORIES)
-        if counts.get(c, 0) < MIN_SERVICES_PER_CATEGORY
-    }
+    thin = {c: counts.get(c, 0) for c in sorted(ALLOWED_CATEGORIES) if counts.get(c, 0) < MIN_SERVICES_PER_CATEGORY}
     assert not thin, f"categories with fewer than {MIN_SERVICES_PER_CATEGORY} services: {thin}"
 
 

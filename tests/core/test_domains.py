@@ -24,14 +24,20 @@ def test_normalize(raw: str, expected: str) -> None:
     assert normalize_domain(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["*.x.com", "https://x.com", "x.com/a", "x", "-a.com", "a..com", "xn--zz.com", "ab--c.com"])
+@pytest.mark.parametrize(
+    "raw", ["*.x.com", "https://x.com", "x.com/a", "x", "-a.com", "a..com", "xn--zz.com", "ab--c.com"]
+)
 def test_rejected(raw: str) -> None:
     with pytest.raises(DomainError):
         normalize_domain(raw)
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.lists(st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-ABCXYZ", min_size=1, max_size=10), min_size=2, max_size=4))
+@given(
+    st.lists(
+        st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-ABCXYZ", min_size=1, max_size=10), min_size=2, max_size=4
+    )
+)
 def test_fast_path_agrees_with_idna(labels: list[str]) -> None:
     name = ".".join(labels)
     try:

@@ -60,9 +60,7 @@ REFERENCE: list[tuple[list[str], list[str], str, str]] = [
 
 
 def _fs(block: list[str], allow: list[str]) -> FilterSet:
-    return FilterSet(
-        [parse_filter(b, allow=False) for b in block] + [parse_filter(a, allow=True) for a in allow]
-    )
+    return FilterSet([parse_filter(b, allow=False) for b in block] + [parse_filter(a, allow=True) for a in allow])
 
 
 @pytest.mark.parametrize(("block", "allow", "url", "expected"), REFERENCE)

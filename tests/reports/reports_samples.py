@@ -62,9 +62,15 @@ def residency_report(policy_file: str = "sovereignty.yaml") -> Report:
             ],
         ),
         findings=[
-            Finding("RES-UNKNOWN-HOP", Verdict.WARNING, "hop 3 never answered", subject="mistral-eu", hop=3,
-                    hint="set zones.unknown_hops: allow if silent routers are acceptable",
-                    location=SourceLocation(policy_file, 24, 5)),
+            Finding(
+                "RES-UNKNOWN-HOP",
+                Verdict.WARNING,
+                "hop 3 never answered",
+                subject="mistral-eu",
+                hop=3,
+                hint="set zones.unknown_hops: allow if silent routers are acceptable",
+                location=SourceLocation(policy_file, 24, 5),
+            ),
         ],
     )
     bad = Check(
@@ -77,21 +83,44 @@ def residency_report(policy_file: str = "sovereignty.yaml") -> Report:
             "203.0.113.9",
             [
                 hop(1, "10.0.0.1", None, rtt=[0.3]),
-                hop(2, "203.0.113.1", "US", rtt=[80.2, 81.0], operator="Example Transit Inc", asn=64500,
-                    flags=["cloud-act"]),
-                hop(3, "203.0.113.5", "US", rtt=[82.0], operator="Example Transit Inc", asn=64500,
-                    uncertain=True),
+                hop(
+                    2,
+                    "203.0.113.1",
+                    "US",
+                    rtt=[80.2, 81.0],
+                    operator="Example Transit Inc",
+                    asn=64500,
+                    flags=["cloud-act"],
+                ),
+                hop(3, "203.0.113.5", "US", rtt=[82.0], operator="Example Transit Inc", asn=64500, uncertain=True),
             ],
             reached=False,
         ),
         findings=[
-            Finding("RES-COUNTRY", Verdict.VIOLATION, "hop 2 (203.0.113.1) is in US, outside EU",
-                    subject="openai-us", hop=2, hint="route this endpoint through an EU region",
-                    location=SourceLocation(policy_file, 27, 5)),
-            Finding("RES-COUNTRY", Verdict.VIOLATION, "hop 3 (203.0.113.5) is in US, outside EU",
-                    subject="openai-us", hop=3, location=SourceLocation(policy_file, 27, 5)),
-            Finding("RES-UNREACHED", Verdict.INCONCLUSIVE, "the destination never answered",
-                    subject="openai-us", location=SourceLocation(policy_file, 27, 5)),
+            Finding(
+                "RES-COUNTRY",
+                Verdict.VIOLATION,
+                "hop 2 (203.0.113.1) is in US, outside EU",
+                subject="openai-us",
+                hop=2,
+                hint="route this endpoint through an EU region",
+                location=SourceLocation(policy_file, 27, 5),
+            ),
+            Finding(
+                "RES-COUNTRY",
+                Verdict.VIOLATION,
+                "hop 3 (203.0.113.5) is in US, outside EU",
+                subject="openai-us",
+                hop=3,
+                location=SourceLocation(policy_file, 27, 5),
+            ),
+            Finding(
+                "RES-UNREACHED",
+                Verdict.INCONCLUSIVE,
+                "the destination never answered",
+                subject="openai-us",
+                location=SourceLocation(policy_file, 27, 5),
+            ),
         ],
     )
     return Report(
@@ -116,9 +145,14 @@ def gate_report(policy_file: str = "sovereignty.yaml") -> Report:
                 title="Exported bundle matches the policy",
                 duration_s=0.2,
                 findings=[
-                    Finding("GATE-DRIFT", Verdict.VIOLATION, "bundle file 'admx/MistralSov.admx' is out of date",
-                            subject="admx/MistralSov.admx", hint="run `mistral-sov policy export`",
-                            location=SourceLocation("bundle/admx/MistralSov.admx")),
+                    Finding(
+                        "GATE-DRIFT",
+                        Verdict.VIOLATION,
+                        "bundle file 'admx/MistralSov.admx' is out of date",
+                        subject="admx/MistralSov.admx",
+                        hint="run `mistral-sov policy export`",
+                        location=SourceLocation("bundle/admx/MistralSov.admx"),
+                    ),
                 ],
             ),
             Check(name="admx-lint", skipped_reason="no bundle directory given (--bundle)"),
@@ -126,8 +160,13 @@ def gate_report(policy_file: str = "sovereignty.yaml") -> Report:
             Check(
                 name="catalog-conflicts",
                 findings=[
-                    Finding("GATE-CONFLICT", Verdict.WARNING, "endpoint 'x' is matched by block rule 'x.ai'",
-                            subject="x", location=SourceLocation(policy_file, 30, 7)),
+                    Finding(
+                        "GATE-CONFLICT",
+                        Verdict.WARNING,
+                        "endpoint 'x' is matched by block rule 'x.ai'",
+                        subject="x",
+                        location=SourceLocation(policy_file, 30, 7),
+                    ),
                 ],
             ),
         ],

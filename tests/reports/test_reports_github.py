@@ -35,9 +35,13 @@ def test_reports_github_gate_inconclusive_is_an_error():
 
 
 def test_reports_github_caps_each_kind_at_ten():
-    findings = [Finding(f"R{i}", Verdict.VIOLATION, f"bad {i}", location=SourceLocation("p.yaml", i + 1, 1)) for i in range(25)]
+    findings = [
+        Finding(f"R{i}", Verdict.VIOLATION, f"bad {i}", location=SourceLocation("p.yaml", i + 1, 1)) for i in range(25)
+    ]
     findings += [Finding("W", Verdict.WARNING, f"warn {i}") for i in range(3)]
-    report = Report("gate", "0.1.0", "2025-01-01T00:00:00Z", checks=[Check("c", findings=findings)], policy_file="p.yaml")
+    report = Report(
+        "gate", "0.1.0", "2025-01-01T00:00:00Z", checks=[Check("c", findings=findings)], policy_file="p.yaml"
+    )
     lines = render(report, "github").decode().splitlines()
     errors = [line for line in lines if line.startswith("::error")]
     warnings = [line for line in lines if line.startswith("::warning")]
@@ -54,7 +58,17 @@ def test_reports_github_escaping():
 
 @given(st.text(max_size=40), st.text(max_size=40))
 def test_reports_github_hostile_strings_stay_one_command(title, message):
-    report = Report("gate", "0.1.0", "t", checks=[Check(title or "c", findings=[Finding("R", Verdict.VIOLATION, message, location=SourceLocation("a:b,c.yaml", 2, 3))])])
+    report = Report(
+        "gate",
+        "0.1.0",
+        "t",
+        checks=[
+            Check(
+                title or "c",
+                findings=[Finding("R", Verdict.VIOLATION, message, location=SourceLocation("a:b,c.yaml", 2, 3))],
+            )
+        ],
+    )
     lines = render(report, "github").decode().splitlines()
     assert len(lines) == 1
     assert LINE.match(lines[0])

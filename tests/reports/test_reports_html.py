@@ -61,9 +61,9 @@ def test_reports_html_gate_report():
     assert doc.xpath("//svg//g[@class='hop']") == []
 
 
-hostile = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40
-) | st.sampled_from(["<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "]]><!--", "&amp;&lt;", "</svg><b>x"])
+hostile = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40) | st.sampled_from(
+    ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "]]><!--", "&amp;&lt;", "</svg><b>x"]
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -66,4 +66,4 @@ def test_reports_markdown_truncation_fits_the_cap():
     assert len(cut) <= 100_000
     assert cut.decode().rstrip().endswith("see the full report artifact (JSON/HTML/SARIF).")
     assert full.startswith(cut.decode().split("\n> **Truncated**")[0].encode())
-    assert truncate("é" * 10, 7, "!") .encode() .__len__() <= 7
+    assert truncate("é" * 10, 7, "!").encode().__len__() <= 7

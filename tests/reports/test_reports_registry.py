@@ -59,8 +59,13 @@ def test_reports_parse_spec(spec, fmt, path):
 
 @pytest.mark.parametrize(
     ("spec", "needle"),
-    [("sarfi:out.sarif", "did you mean 'sarif'"), ("sarif", "FORMAT:PATH"), (":x", "FORMAT:PATH"),
-     ("junit:", "FORMAT:PATH"), ("pdf:x.pdf", "formats: json")],
+    [
+        ("sarfi:out.sarif", "did you mean 'sarif'"),
+        ("sarif", "FORMAT:PATH"),
+        (":x", "FORMAT:PATH"),
+        ("junit:", "FORMAT:PATH"),
+        ("pdf:x.pdf", "formats: json"),
+    ],
 )
 def test_reports_parse_spec_rejects(spec, needle):
     with pytest.raises(InputError) as info:

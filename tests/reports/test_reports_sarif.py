@@ -55,7 +55,10 @@ def test_reports_sarif_content(validator, tmp_path):
         for f in check.findings:
             object.__setattr__(f, "location", type(f.location)(f.location.file, f.location.line + 3, 1))
             f.message += " (80.9 ms)"
-    fps2 = [r["partialFingerprints"]["mistralSov/v1"] for r in json.loads(render(moved, "sarif", base_dir=tmp_path / "repo"))["runs"][0]["results"]]
+    fps2 = [
+        r["partialFingerprints"]["mistralSov/v1"]
+        for r in json.loads(render(moved, "sarif", base_dir=tmp_path / "repo"))["runs"][0]["results"]
+    ]
     assert fps == fps2
 
 
@@ -68,12 +71,17 @@ def test_reports_sarif_fail_on_warning_and_synthetic_results(validator):
     assert by_rule["CHECK-SKIPPED"]["level"] == "note"
     assert "no bundle directory" in by_rule["CHECK-SKIPPED"]["message"]["text"]
     # the bundle file is relative, kept as given; findings without a file point at the policy
-    assert by_rule["GATE-DRIFT"]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "bundle/admx/MistralSov.admx"
+    assert (
+        by_rule["GATE-DRIFT"]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        == "bundle/admx/MistralSov.admx"
+    )
     assert by_rule["CHECK-SKIPPED"]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "sovereignty.yaml"
 
 
 def test_reports_sarif_path_outside_base_is_file_uri(tmp_path):
-    doc = json.loads(render(residency_report(str(tmp_path / "elsewhere" / "p.yaml")), "sarif", base_dir=tmp_path / "repo"))
+    doc = json.loads(
+        render(residency_report(str(tmp_path / "elsewhere" / "p.yaml")), "sarif", base_dir=tmp_path / "repo")
+    )
     uri = doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
     assert uri == (tmp_path / "elsewhere" / "p.yaml").as_uri()
     assert Path(tmp_path).as_uri() in uri

@@ -34,17 +34,23 @@ def loaded():
 
 
 def _trace(name, addresses, countries, verdict_hop=None):
-    hops = [{"ttl": i + 1, "address": a, "country": c} for i, (a, c) in enumerate(zip(addresses, countries, strict=True))]
+    hops = [
+        {"ttl": i + 1, "address": a, "country": c} for i, (a, c) in enumerate(zip(addresses, countries, strict=True))
+    ]
     findings = []
     if verdict_hop:
-        findings.append(Finding("RES-COUNTRY", Verdict.VIOLATION, f"hop {verdict_hop} in US", subject=name, hop=verdict_hop))
+        findings.append(
+            Finding("RES-COUNTRY", Verdict.VIOLATION, f"hop {verdict_hop} in US", subject=name, hop=verdict_hop)
+        )
     return Check(name, findings=findings, details={"endpoint": name, "hops": hops, "reached": True})
 
 
 def test_gate_service_selection_and_skips():
-    units = [gate.Unit("policy", lambda: Check("policy")),
-             gate.Unit("drift", lambda: (_ for _ in ()).throw(MissingBackendError("no exporter", hint="install x"))),
-             gate.Unit("local-models", lambda: (_ for _ in ()).throw(InconclusiveError("disk unreadable")))]
+    units = [
+        gate.Unit("policy", lambda: Check("policy")),
+        gate.Unit("drift", lambda: (_ for _ in ()).throw(MissingBackendError("no exporter", hint="install x"))),
+        gate.Unit("local-models", lambda: (_ for _ in ()).throw(InconclusiveError("disk unreadable"))),
+    ]
     report = gate.run_gate(units, skip=["catalog-conflicts"])
     by = {c.name: c for c in report.checks}
     assert list(by) == list(gate.CHECKS)
@@ -61,11 +67,16 @@ def test_gate_service_selection_and_skips():
 
 def test_gate_service_residency_points_at_endpoint_line(loaded, tmp_path):
     def verify(_policy):
-        return [_trace("eu-ok", ["10.0.0.1", "192.0.2.1"], [None, "FR"]),
-                _trace("leaky", ["10.0.0.1", "203.0.113.1"], [None, "US"], verdict_hop=2)]
+        return [
+            _trace("eu-ok", ["10.0.0.1", "192.0.2.1"], [None, "FR"]),
+            _trace("leaky", ["10.0.0.1", "203.0.113.1"], [None, "US"], verdict_hop=2),
+        ]
 
-    report = gate.run_gate([gate.Unit("residency", lambda: gate.residency_checks(loaded.policy, loaded.where, verify))],
-                           only=["residency"], policy_file="sovereignty.yaml")
+    report = gate.run_gate(
+        [gate.Unit("residency", lambda: gate.residency_checks(loaded.policy, loaded.where, verify))],
+        only=["residency"],
+        policy_file="sovereignty.yaml",
+    )
     names = [c.name for c in report.checks if c.name.startswith("residency:")]
     assert names == ["residency:eu-ok", "residency:leaky"]  # one testcase per endpoint
     sarif = json.loads(render(report, "sarif", base_dir=tmp_path))
@@ -95,8 +106,14 @@ def test_gate_service_history_route_change(loaded, tmp_path):
     for i, (addrs, bad) in enumerate(routes):
         check = _trace("leaky", addrs, [None, "US" if bad else "DE"], verdict_hop=bad)
         report = gate.run_gate(
-            [gate.Unit("residency", lambda c=check: gate.residency_checks(loaded.policy, loaded.where, lambda _p: [c]))],
-            only=["residency"], generated_at=f"2025-01-0{i + 1}T00:00:00Z")
+            [
+                gate.Unit(
+                    "residency", lambda c=check: gate.residency_checks(loaded.policy, loaded.where, lambda _p: [c])
+                )
+            ],
+            only=["residency"],
+            generated_at=f"2025-01-0{i + 1}T00:00:00Z",
+        )
         record(db, report, gate.route_fingerprint)
     rows = changes(db, "leaky")
     assert [(r.run_id, r.what) for r in rows] == [(1, "first seen"), (3, "verdict + route")]

@@ -58,12 +58,14 @@ def test_verify_models_findings(tmp_path: Path) -> None:
     bad = tmp_path / "bad.gguf"
     bad.write_bytes(b"tampered")
     good_sha = hashlib.sha256(b"good model").hexdigest()
-    policy = _policy(models=[
-        LocalModel(name="good", sha256=good_sha, license="mit", file=str(good)),
-        LocalModel(name="bad", sha256=good_sha, license="mit", file=str(bad)),
-        LocalModel(name="gone", sha256=good_sha, license="mit"),
-        LocalModel(name="gemma", sha256=good_sha, license="gemma", file=str(good)),
-    ])
+    policy = _policy(
+        models=[
+            LocalModel(name="good", sha256=good_sha, license="mit", file=str(good)),
+            LocalModel(name="bad", sha256=good_sha, license="mit", file=str(bad)),
+            LocalModel(name="gone", sha256=good_sha, license="mit"),
+            LocalModel(name="gemma", sha256=good_sha, license="gemma", file=str(good)),
+        ]
+    )
 
     def resolve(m: LocalModel) -> Path | None:
         return Path(m.file) if m.file else None

@@ -44,11 +44,17 @@ def test_residency_physics_rejects_us_claim_and_keeps_eu_destination(range_index
     city = MmdbDatabase(shared_path("fixtures/mmdb/GeoLite2-City-Test.mmdb"))
     feed = Geofeed.from_file(DATA / "geofeed-de.csv")
     trace = recorded("frankfurt-to-us.json")
-    target = Target("azure-openai", "https://x.openai.azure.com", "x.openai.azure.com", 443,
-                    region="azure:germanywestcentral")
-    check = judge_trace(trace, target, Zones(allowed_countries=["EU"], operator_jurisdictions={"US": "warn"}),
-                        providers(range_index, city, feed), vantage=parse_vantage("Frankfurt"),
-                        address="20.52.0.10")
+    target = Target(
+        "azure-openai", "https://x.openai.azure.com", "x.openai.azure.com", 443, region="azure:germanywestcentral"
+    )
+    check = judge_trace(
+        trace,
+        target,
+        Zones(allowed_countries=["EU"], operator_jurisdictions={"US": "warn"}),
+        providers(range_index, city, feed),
+        vantage=parse_vantage("Frankfurt"),
+        address="20.52.0.10",
+    )
     hops = check.details["hops"]
     assert [h["ttl"] for h in hops] == [1, 2, 3, 4, 5]
     assert "internal" in hops[0]["flags"]
@@ -71,8 +77,14 @@ def test_residency_physics_rejects_us_claim_and_keeps_eu_destination(range_index
 
 def test_residency_without_vantage_the_geo_claim_makes_a_transit_violation(range_index):
     city = MmdbDatabase(shared_path("fixtures/mmdb/GeoLite2-City-Test.mmdb"))
-    check = judge_trace(recorded("frankfurt-to-us.json"), Target("t", "", "t", 443), Zones(),
-                        providers(range_index, city), vantage=None, address="20.52.0.10")
+    check = judge_trace(
+        recorded("frankfurt-to-us.json"),
+        Target("t", "", "t", 443),
+        Zones(),
+        providers(range_index, city),
+        vantage=None,
+        address="20.52.0.10",
+    )
     found = rules(check)
     assert found["RES-TRANSIT-COUNTRY"] is Verdict.VIOLATION  # 81.2.69.142 in GB
     assert check.details["hops"][3]["max_km_vacuum"] is None
@@ -82,24 +94,49 @@ def test_residency_without_vantage_the_geo_claim_makes_a_transit_violation(range
 def test_residency_eu_path_is_compliant_and_endpoint_transit_ignores_hops(range_index):
     feed = Geofeed.from_file(DATA / "geofeed-de.csv")
     zones = Zones(allowed_countries=["DE"], allowed_cloud_regions=["aws:eu-central-1"])
-    check = judge_trace(recorded("eu-all.json"), Target("bedrock", "", "b", 443, region="aws:eu-central-1"),
-                        zones, providers(range_index, feed), vantage=parse_vantage("Frankfurt"),
-                        address="3.120.0.10")
+    check = judge_trace(
+        recorded("eu-all.json"),
+        Target("bedrock", "", "b", 443, region="aws:eu-central-1"),
+        zones,
+        providers(range_index, feed),
+        vantage=parse_vantage("Frankfurt"),
+        address="3.120.0.10",
+    )
     assert check.verdict is Verdict.COMPLIANT, check.findings
     assert check.details["hops"][2]["region"] == "aws:eu-central-1"
     # the wrong declared region is a warning; a region outside the allowed list a violation
-    check = judge_trace(recorded("eu-all.json"), Target("b", "", "b", 443, region="aws:eu-west-1"),
-                        Zones(allowed_cloud_regions=["aws:eu-west-1"]), providers(range_index, feed),
-                        vantage=None, address="3.120.0.10")
+    check = judge_trace(
+        recorded("eu-all.json"),
+        Target("b", "", "b", 443, region="aws:eu-west-1"),
+        Zones(allowed_cloud_regions=["aws:eu-west-1"]),
+        providers(range_index, feed),
+        vantage=None,
+        address="3.120.0.10",
+    )
     assert rules(check)["RES-REGION"] is Verdict.VIOLATION
 
 
 def test_residency_forbidden_destination_and_frontdoor(range_index):
-    trace = TraceResult("104.16.0.10", "tcp", 443, "recorded",
-                        [Hop(1, 1, recorded("eu-all.json").hops[0].replies),
-                         Hop(2, 1, [*recorded("frankfurt-to-us.json").hops[4].replies[:0]])], reached=False)
-    check = judge_trace(trace, Target("cf", "", "cf", 443), Zones(), providers(range_index), vantage=None,
-                        address="104.16.0.10", resolution=Resolution("cf", ["104.16.0.10"], flags=["cdn"]))
+    trace = TraceResult(
+        "104.16.0.10",
+        "tcp",
+        443,
+        "recorded",
+        [
+            Hop(1, 1, recorded("eu-all.json").hops[0].replies),
+            Hop(2, 1, [*recorded("frankfurt-to-us.json").hops[4].replies[:0]]),
+        ],
+        reached=False,
+    )
+    check = judge_trace(
+        trace,
+        Target("cf", "", "cf", 443),
+        Zones(),
+        providers(range_index),
+        vantage=None,
+        address="104.16.0.10",
+        resolution=Resolution("cf", ["104.16.0.10"], flags=["cdn"]),
+    )
     found = rules(check)
     assert found["RES-UNREACHED"] is Verdict.INCONCLUSIVE
     assert found["RES-FRONTDOOR"] is Verdict.WARNING  # Cloudflare anycast range + DNS flag
@@ -115,8 +152,9 @@ def test_residency_sources_disagree_and_unknown_hops_fail(range_index, tmp_path)
     trace = recorded("eu-all.json")
     trace.hops.insert(2, Hop(3, 3, []))
     trace.hops[3].ttl = 4
-    check = judge_trace(trace, Target("t", "", "t", 443), zones, providers(range_index, mmdb, feed),
-                        vantage=None, address="3.120.0.10")
+    check = judge_trace(
+        trace, Target("t", "", "t", 443), zones, providers(range_index, mmdb, feed), vantage=None, address="3.120.0.10"
+    )
     hop2 = check.details["hops"][1]
     assert hop2["uncertain"] and "uncertain" in hop2["flags"]
     assert hop2["country_sources"]["Test-City"] == "US" and hop2["country_sources"]["geofeed:geofeed-de.csv"] == "DE"
@@ -127,28 +165,54 @@ def test_residency_sources_disagree_and_unknown_hops_fail(range_index, tmp_path)
 
 
 def test_residency_private_link_destination_and_unresolved(range_index):
-    trace = TraceResult("10.1.2.3", "tcp", 443, "recorded", [Hop(1, 1, recorded("eu-all.json").hops[0].replies),
-                        Hop(2, 1, [recorded("eu-all.json").hops[0].replies[0].__class__("10.1.2.3", 0.5, "tcp-synack")])],
-                        reached=True)
+    trace = TraceResult(
+        "10.1.2.3",
+        "tcp",
+        443,
+        "recorded",
+        [
+            Hop(1, 1, recorded("eu-all.json").hops[0].replies),
+            Hop(2, 1, [recorded("eu-all.json").hops[0].replies[0].__class__("10.1.2.3", 0.5, "tcp-synack")]),
+        ],
+        reached=True,
+    )
     zones = Zones(allowed_cloud_regions=["azure:francecentral"])
-    ep = Target("pl", "https://pl.privatelink.openai.azure.com", "pl", 443, region="azure:francecentral",
-                private_link=True)
-    assert judge_trace(trace, ep, zones, providers(range_index), vantage=None, address="10.1.2.3").verdict \
+    ep = Target(
+        "pl", "https://pl.privatelink.openai.azure.com", "pl", 443, region="azure:francecentral", private_link=True
+    )
+    assert (
+        judge_trace(trace, ep, zones, providers(range_index), vantage=None, address="10.1.2.3").verdict
         is Verdict.COMPLIANT
+    )
     ep.private_link = False
     assert rules(judge_trace(trace, ep, zones, providers(range_index), vantage=None, address="10.1.2.3")) == {
-        "RES-DEST-COUNTRY": Verdict.INCONCLUSIVE, "RES-REGION": Verdict.INCONCLUSIVE}
-    report = verify_targets([Target("nx", "", "nx.invalid", 443)], Zones(),
-                            resolve=lambda h: Resolution(h, error="NXDOMAIN"), trace=lambda jobs: {},
-                            providers=providers(range_index), vantage=None, options=VerifyOptions(),
-                            tool_version="t", generated_at="2026-01-01T00:00:00+00:00")
+        "RES-DEST-COUNTRY": Verdict.INCONCLUSIVE,
+        "RES-REGION": Verdict.INCONCLUSIVE,
+    }
+    report = verify_targets(
+        [Target("nx", "", "nx.invalid", 443)],
+        Zones(),
+        resolve=lambda h: Resolution(h, error="NXDOMAIN"),
+        trace=lambda jobs: {},
+        providers=providers(range_index),
+        vantage=None,
+        options=VerifyOptions(),
+        tool_version="t",
+        generated_at="2026-01-01T00:00:00+00:00",
+    )
     assert report.checks[0].findings[0].rule_id == "RES-UNRESOLVED"
     assert int(report.exit_status()) == 3
 
 
 def test_residency_all_silent_target_is_inconclusive(range_index):
     trace = TraceResult("46.4.0.9", "udp", 33434, "recorded", [Hop(t, 3, []) for t in range(1, 6)])
-    check = judge_trace(trace, Target("t", "", "t", 443), Zones(unknown_hops="allow"), providers(range_index),
-                        vantage=None, address="46.4.0.9")
+    check = judge_trace(
+        trace,
+        Target("t", "", "t", 443),
+        Zones(unknown_hops="allow"),
+        providers(range_index),
+        vantage=None,
+        address="46.4.0.9",
+    )
     assert check.verdict is Verdict.INCONCLUSIVE
     assert "RES-UNREACHED" in rules(check)

@@ -80,8 +80,9 @@ def _parse(path: Path) -> tuple[Any, list[Diagnostic]]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}", hint="check the path",
-                         location=Location(str(path))) from exc
+        raise InputError(
+            f"cannot read {path}: {exc.strerror or exc}", hint="check the path", location=Location(str(path))
+        ) from exc
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_comments=False)
     try:
         tree = etree.fromstring(data, parser)
@@ -95,13 +96,24 @@ def _parse(path: Path) -> tuple[Any, list[Diagnostic]]:
     diags: list[Diagnostic] = []
     docinfo = tree.getroottree().docinfo
     if docinfo.doctype:
-        diags.append(Diagnostic("the file has a DOCTYPE", Location(str(path), 1, 1), "doctype",
-                                "remove it: GPMC refuses DTDs ('DTD is prohibited')"))
+        diags.append(
+            Diagnostic(
+                "the file has a DOCTYPE",
+                Location(str(path), 1, 1),
+                "doctype",
+                "remove it: GPMC refuses DTDs ('DTD is prohibited')",
+            )
+        )
     ns = etree.QName(tree).namespace or ""
     if ns not in ACCEPTED_NS:
-        diags.append(Diagnostic(
-            f"unexpected XML namespace '{ns}'", Location(str(path), tree.sourceline or 0, 1), "xmlns",
-            "use xmlns=\"http://schemas.microsoft.com/GroupPolicy/2006/07/PolicyDefinitions\""))
+        diags.append(
+            Diagnostic(
+                f"unexpected XML namespace '{ns}'",
+                Location(str(path), tree.sourceline or 0, 1),
+                "xmlns",
+                'use xmlns="http://schemas.microsoft.com/GroupPolicy/2006/07/PolicyDefinitions"',
+            )
+        )
     for node in tree.iter():
         if isinstance(node.tag, str):
             qn = etree.QName(node)
@@ -116,8 +128,14 @@ def _xsd(doc: _Doc, schema: Any) -> None:
         return
     for err in schema.error_log:
         message = re.sub(r"\{" + re.escape(XSD_NS) + r"\}", "", err.message)
-        doc.diags.append(Diagnostic(message, Location(str(doc.path), err.line or 0, (err.column or 0) + 1),
-                                    "xsd", "see the ADMX schema reference (element order and attribute types)"))
+        doc.diags.append(
+            Diagnostic(
+                message,
+                Location(str(doc.path), err.line or 0, (err.column or 0) + 1),
+                "xsd",
+                "see the ADMX schema reference (element order and attribute types)",
+            )
+        )
 
 
 def _strings_refs(root: Any) -> list[tuple[Any, str, str]]:
@@ -140,9 +158,14 @@ def _dupes(doc: _Doc, nodes: list[Any], what: str, attr: str) -> dict[str, Any]:
         if name is None:
             continue
         if name in seen:
-            doc.diags.append(Diagnostic(
-                f"duplicate {what} '{name}' (first defined on line {seen[name].sourceline})",
-                doc.loc(node), "duplicate", f"give every {what} a unique {attr}"))
+            doc.diags.append(
+                Diagnostic(
+                    f"duplicate {what} '{name}' (first defined on line {seen[name].sourceline})",
+                    doc.loc(node),
+                    "duplicate",
+                    f"give every {what} a unique {attr}",
+                )
+            )
         else:
             seen[name] = node
     return seen
@@ -151,8 +174,11 @@ def _dupes(doc: _Doc, nodes: list[Any], what: str, attr: str) -> dict[str, Any]:
 def _find_admls(admx: Path, adml_dir: Path | None) -> tuple[dict[str, Path], Path]:
     base = adml_dir if adml_dir is not None else admx.parent
     if not base.is_dir():
-        raise InputError(f"ADML directory {base} does not exist", hint="pass --adml-dir DIR (the folder holding "
-                         "en-US\\, fr-FR\\ …)", location=Location(str(base)))
+        raise InputError(
+            f"ADML directory {base} does not exist",
+            hint="pass --adml-dir DIR (the folder holding en-US\\, fr-FR\\ …)",
+            location=Location(str(base)),
+        )
     found: dict[str, Path] = {}
     direct = base / (admx.stem + ".adml")
     if direct.is_file():
@@ -170,8 +196,14 @@ def lint_admx(admx: Path, adml_dir: Path | None = None) -> list[Diagnostic]:
     root, parse_diags = _parse(admx)
     doc = _Doc(admx, root, parse_diags)
     if root.tag != _q("policyDefinitions"):
-        doc.diags.append(Diagnostic(f"root element is <{root.tag.split('}')[-1]}>, not <policyDefinitions>",
-                                    doc.loc(root), "xsd", "is this an ADML? pass the .admx file"))
+        doc.diags.append(
+            Diagnostic(
+                f"root element is <{root.tag.split('}')[-1]}>, not <policyDefinitions>",
+                doc.loc(root),
+                "xsd",
+                "is this an ADML? pass the .admx file",
+            )
+        )
         return doc.diags
     _xsd(doc, schema)
 
@@ -184,20 +216,42 @@ def lint_admx(admx: Path, adml_dir: Path | None = None) -> list[Diagnostic]:
         if ":" in ref:
             prefix, name = ref.split(":", 1)
             if prefix == target_prefix:
-                doc.diags.append(Diagnostic(
-                    f"{kind} reference '{ref}' prefixes this file's own namespace", doc.loc(node), "prefix",
-                    f"write '{name}': Intune ingestion reports 'category not defined' for own-prefix references"))
+                doc.diags.append(
+                    Diagnostic(
+                        f"{kind} reference '{ref}' prefixes this file's own namespace",
+                        doc.loc(node),
+                        "prefix",
+                        f"write '{name}': Intune ingestion reports 'category not defined' for own-prefix references",
+                    )
+                )
                 if name not in local:
-                    doc.diags.append(Diagnostic(f"{kind} '{name}' is not defined", doc.loc(node), kind,
-                                                f"define it, or fix the reference '{ref}'"))
+                    doc.diags.append(
+                        Diagnostic(
+                            f"{kind} '{name}' is not defined",
+                            doc.loc(node),
+                            kind,
+                            f"define it, or fix the reference '{ref}'",
+                        )
+                    )
             elif prefix not in using:
-                doc.diags.append(Diagnostic(
-                    f"prefix '{prefix}' in '{ref}' is not declared", doc.loc(node), "prefix",
-                    f"add <using prefix=\"{prefix}\" namespace=\"…\"/> under <policyNamespaces>, or define "
-                    f"the {kind} in this file"))
+                doc.diags.append(
+                    Diagnostic(
+                        f"prefix '{prefix}' in '{ref}' is not declared",
+                        doc.loc(node),
+                        "prefix",
+                        f'add <using prefix="{prefix}" namespace="…"/> under <policyNamespaces>, or define '
+                        f"the {kind} in this file",
+                    )
+                )
         elif ref not in local:
-            doc.diags.append(Diagnostic(f"{kind} '{ref}' is not defined", doc.loc(node), kind,
-                                        f"define <{kind} name=\"{ref}\"> or fix the reference"))
+            doc.diags.append(
+                Diagnostic(
+                    f"{kind} '{ref}' is not defined",
+                    doc.loc(node),
+                    kind,
+                    f'define <{kind} name="{ref}"> or fix the reference',
+                )
+            )
 
     categories = _dupes(doc, list(root.iter(_q("category"))), "category", "name")
     support = _dupes(doc, list(root.iter(_q("definition"))), "supportedOn definition", "name")
@@ -226,30 +280,52 @@ def lint_admx(admx: Path, adml_dir: Path | None = None) -> list[Diagnostic]:
             if key is None:
                 continue
             if HIVE_RE.match(key):
-                doc.diags.append(Diagnostic(
-                    f"the {attr} '{key}' names a registry hive", doc.loc(node), "hive",
-                    "remove the hive: the policy's class (Machine/User) chooses HKLM or HKCU"))
+                doc.diags.append(
+                    Diagnostic(
+                        f"the {attr} '{key}' names a registry hive",
+                        doc.loc(node),
+                        "hive",
+                        "remove the hive: the policy's class (Machine/User) chooses HKLM or HKCU",
+                    )
+                )
             elif intune_blocked(key):
-                doc.diags.append(Diagnostic(
-                    f"Intune refuses ingested ADMX that write '{key}'", doc.loc(node), "intune-path",
-                    "write under Software\\Policies\\<Vendor>; set Microsoft settings through the settings "
-                    "catalog instead", "warning"))
+                doc.diags.append(
+                    Diagnostic(
+                        f"Intune refuses ingested ADMX that write '{key}'",
+                        doc.loc(node),
+                        "intune-path",
+                        "write under Software\\Policies\\<Vendor>; set Microsoft settings through the settings "
+                        "catalog instead",
+                        "warning",
+                    )
+                )
 
     # --- ADMLs
     string_refs = _strings_refs(root)
     admls, base = _find_admls(admx, adml_dir)
     if not admls:
-        doc.diags.append(Diagnostic(
-            f"no {admx.stem}.adml found under {base}", Location(str(admx)), "language",
-            f"put the strings in {base / 'en-US' / (admx.stem + '.adml')}"))
+        doc.diags.append(
+            Diagnostic(
+                f"no {admx.stem}.adml found under {base}",
+                Location(str(admx)),
+                "language",
+                f"put the strings in {base / 'en-US' / (admx.stem + '.adml')}",
+            )
+        )
         return doc.diags
     string_sets: dict[str, set[str]] = {}
     for lang, path in admls.items():
         adml_root, adml_diags = _parse(path)
         adml = _Doc(path, adml_root, adml_diags)
         if adml_root.tag != _q("policyDefinitionResources"):
-            adml.diags.append(Diagnostic("root element is not <policyDefinitionResources>", adml.loc(adml_root),
-                                         "xsd", "pass the matching .adml files"))
+            adml.diags.append(
+                Diagnostic(
+                    "root element is not <policyDefinitionResources>",
+                    adml.loc(adml_root),
+                    "xsd",
+                    "pass the matching .adml files",
+                )
+            )
             doc.diags.extend(adml.diags)
             continue
         _xsd(adml, schema)
@@ -258,9 +334,14 @@ def lint_admx(admx: Path, adml_dir: Path | None = None) -> list[Diagnostic]:
         string_sets[lang] = set(strings)
         for node, attr, sid in string_refs:
             if sid not in strings:
-                doc.diags.append(Diagnostic(
-                    f"$(string.{sid}) (attribute {attr}) is not defined in {lang}/{path.name}",
-                    doc.loc(node), "string", f"add <string id=\"{sid}\">…</string> to {path}"))
+                doc.diags.append(
+                    Diagnostic(
+                        f"$(string.{sid}) (attribute {attr}) is not defined in {lang}/{path.name}",
+                        doc.loc(node),
+                        "string",
+                        f'add <string id="{sid}">…</string> to {path}',
+                    )
+                )
         for policy in policies:
             _check_presentation(doc, adml, policy, presentations, lang)
         doc.diags.extend(adml.diags)
@@ -269,10 +350,16 @@ def lint_admx(admx: Path, adml_dir: Path | None = None) -> list[Diagnostic]:
     for lang, ids in string_sets.items():
         missing = sorted(every - ids)
         if missing:
-            doc.diags.append(Diagnostic(
-                f"{lang}/{admls[lang].name} lacks string(s) other languages define: {', '.join(missing[:10])}"
-                + (" …" if len(missing) > 10 else ""),
-                Location(str(admls[lang])), "language", "translate every string in every language", "warning"))
+            doc.diags.append(
+                Diagnostic(
+                    f"{lang}/{admls[lang].name} lacks string(s) other languages define: {', '.join(missing[:10])}"
+                    + (" …" if len(missing) > 10 else ""),
+                    Location(str(admls[lang])),
+                    "language",
+                    "translate every string in every language",
+                    "warning",
+                )
+            )
     return doc.diags
 
 
@@ -283,23 +370,38 @@ def _check_presentation(doc: _Doc, adml: _Doc, policy: Any, presentations: dict[
         for element in elements:
             if isinstance(element.tag, str) and element.get("id") is not None:
                 if element.get("id") in items:
-                    doc.diags.append(Diagnostic(
-                        f"duplicate element id '{element.get('id')}' in policy '{policy.get('name')}'",
-                        doc.loc(element), "duplicate", "give every element a unique id"))
+                    doc.diags.append(
+                        Diagnostic(
+                            f"duplicate element id '{element.get('id')}' in policy '{policy.get('name')}'",
+                            doc.loc(element),
+                            "duplicate",
+                            "give every element a unique id",
+                        )
+                    )
                 items.setdefault(element.get("id"), element)
     ref = policy.get("presentation")
     if ref is None:
         if items:
-            doc.diags.append(Diagnostic(
-                f"policy '{policy.get('name')}' has elements but no presentation", doc.loc(policy), "refid",
-                "add presentation=\"$(presentation.<Name>)\" and a <presentation> in every ADML"))
+            doc.diags.append(
+                Diagnostic(
+                    f"policy '{policy.get('name')}' has elements but no presentation",
+                    doc.loc(policy),
+                    "refid",
+                    'add presentation="$(presentation.<Name>)" and a <presentation> in every ADML',
+                )
+            )
         return
     m = PRES_REF.match(ref)
     pres = presentations.get(m.group(1)) if m else None
     if pres is None:
-        doc.diags.append(Diagnostic(
-            f"{ref} is not defined in {lang}/{adml.path.name}", doc.loc(policy), "presentation",
-            f"add <presentation id=\"{m.group(1) if m else '…'}\"> to {adml.path}"))
+        doc.diags.append(
+            Diagnostic(
+                f"{ref} is not defined in {lang}/{adml.path.name}",
+                doc.loc(policy),
+                "presentation",
+                f'add <presentation id="{m.group(1) if m else "…"}"> to {adml.path}',
+            )
+        )
         return
     seen: set[str] = set()
     for control in pres:
@@ -308,26 +410,47 @@ def _check_presentation(doc: _Doc, adml: _Doc, policy: Any, presentations: dict[
         kind = control.tag.split("}")[-1]
         ref_id = control.get("refId")
         if kind == "comboBox":
-            adml.diags.append(Diagnostic(
-                "comboBox control: Intune 'Import ADMX' rejects it", adml.loc(control), "combobox",
-                "use a textBox", "warning"))
+            adml.diags.append(
+                Diagnostic(
+                    "comboBox control: Intune 'Import ADMX' rejects it",
+                    adml.loc(control),
+                    "combobox",
+                    "use a textBox",
+                    "warning",
+                )
+            )
         if ref_id is None:
             continue
         seen.add(ref_id)
         element = items.get(ref_id)
         if element is None:
-            adml.diags.append(Diagnostic(
-                f"control refId '{ref_id}' matches no element of policy '{policy.get('name')}'",
-                adml.loc(control), "refid", f"use one of: {', '.join(items) or '(the policy has no elements)'}"))
+            adml.diags.append(
+                Diagnostic(
+                    f"control refId '{ref_id}' matches no element of policy '{policy.get('name')}'",
+                    adml.loc(control),
+                    "refid",
+                    f"use one of: {', '.join(items) or '(the policy has no elements)'}",
+                )
+            )
             continue
         etype = element.tag.split("}")[-1]
         if etype not in CONTROL_FOR.get(kind, ()):
-            adml.diags.append(Diagnostic(
-                f"<{kind}> cannot present the <{etype}> element '{ref_id}'", adml.loc(control), "refid",
-                "use " + " or ".join(f"<{c}>" for c, t in CONTROL_FOR.items() if etype in t and c != "comboBox")))
+            adml.diags.append(
+                Diagnostic(
+                    f"<{kind}> cannot present the <{etype}> element '{ref_id}'",
+                    adml.loc(control),
+                    "refid",
+                    "use " + " or ".join(f"<{c}>" for c, t in CONTROL_FOR.items() if etype in t and c != "comboBox"),
+                )
+            )
     for element_id, element in items.items():
         if element_id not in seen:
-            doc.diags.append(Diagnostic(
-                f"element '{element_id}' of policy '{policy.get('name')}' has no control in "
-                f"{lang}/{adml.path.name}", doc.loc(element), "refid",
-                f"add a control with refId=\"{element_id}\" to presentation '{pres.get('id')}'"))
+            doc.diags.append(
+                Diagnostic(
+                    f"element '{element_id}' of policy '{policy.get('name')}' has no control in "
+                    f"{lang}/{adml.path.name}",
+                    doc.loc(element),
+                    "refid",
+                    f"add a control with refId=\"{element_id}\" to presentation '{pres.get('id')}'",
+                )
+            )

@@ -48,15 +48,24 @@ class AdmxPolicy:
 
 
 POLICIES: tuple[AdmxPolicy, ...] = (
-    AdmxPolicy("ApprovedEndpoints", "list", element_id="ApprovedEndpointsList",
-               list_key=wr.OUR_KEY + r"\ApprovedEndpoints", explicit=True),
+    AdmxPolicy(
+        "ApprovedEndpoints",
+        "list",
+        element_id="ApprovedEndpointsList",
+        list_key=wr.OUR_KEY + r"\ApprovedEndpoints",
+        explicit=True,
+    ),
     AdmxPolicy("DefaultEndpoint", "text", value_name="DefaultEndpoint", element_id="DefaultEndpointUrl"),
-    AdmxPolicy("AllowedRegions", "list", element_id="AllowedRegionsList",
-               list_key=wr.OUR_KEY + r"\AllowedRegions"),
+    AdmxPolicy("AllowedRegions", "list", element_id="AllowedRegionsList", list_key=wr.OUR_KEY + r"\AllowedRegions"),
     AdmxPolicy("EnforceLocalOnly", "flag", value_name="EnforceLocalOnly"),
     AdmxPolicy("BlockPublicAI", "flag", value_name="BlockPublicAI"),
-    AdmxPolicy("ApprovedModelHashes", "list", element_id="ApprovedModelHashesList",
-               list_key=wr.OUR_KEY + r"\ApprovedModels", explicit=True),
+    AdmxPolicy(
+        "ApprovedModelHashes",
+        "list",
+        element_id="ApprovedModelHashesList",
+        list_key=wr.OUR_KEY + r"\ApprovedModels",
+        explicit=True,
+    ),
 )
 
 AdmxValue = bool | str | None | tuple[tuple[str, str], ...]
@@ -108,8 +117,10 @@ def load_strings(language: str) -> dict[str, Any]:
             ) from exc
         data = yaml.safe_load(text)
         if not isinstance(data, dict) or not isinstance(data.get("strings"), dict):
-            raise InputError(f"templates/{rel} is malformed", hint="it needs displayName, description, "
-                             "strings and labels mappings; compare with en-US.yaml")
+            raise InputError(
+                f"templates/{rel} is malformed",
+                hint="it needs displayName, description, strings and labels mappings; compare with en-US.yaml",
+            )
         return data
 
     data = read(language)
@@ -189,8 +200,14 @@ def render_admx() -> bytes:
             continue
         elements = el(node, "elements")
         if p.kind == "text":
-            el(elements, "text", id=p.element_id, valueName=p.value_name, required="true",
-               maxLength=str(TEXT_MAX_LENGTH))
+            el(
+                elements,
+                "text",
+                id=p.element_id,
+                valueName=p.value_name,
+                required="true",
+                maxLength=str(TEXT_MAX_LENGTH),
+            )
         else:
             list_attrs = {"id": p.element_id, "key": p.list_key}
             if p.explicit:

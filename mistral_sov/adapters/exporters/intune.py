@@ -82,8 +82,10 @@ def check_admx_paths() -> None:
     keys = [wr.OUR_KEY] + [p.list_key for p in gpo.POLICIES if p.list_key]
     bad = [k for k in keys if intune_blocked(k)]
     if bad:  # pragma: no cover - guards a future edit of gpo.POLICIES
-        raise InputError(f"the ADMX writes under Intune-blocked paths: {', '.join(bad)}",
-                         hint="ADMX-backed policies must stay under Software\\Policies\\Mistral AI")
+        raise InputError(
+            f"the ADMX writes under Intune-blocked paths: {', '.join(bad)}",
+            hint="ADMX-backed policies must stay under Software\\Policies\\Mistral AI",
+        )
 
 
 def render_ingestion(policy: Policy, admx: bytes) -> dict[str, Any]:
@@ -126,8 +128,10 @@ def load_ids() -> dict[str, list[dict[str, Any]]]:
 
     data = yaml.safe_load(resources.read_text("intune/settings-catalog-ids.yaml"))
     if not isinstance(data, dict):
-        raise InputError("templates/intune/settings-catalog-ids.yaml is malformed",
-                         hint="it maps edge / windows_ai to lists of {setting, kind, id, source}")
+        raise InputError(
+            "templates/intune/settings-catalog-ids.yaml is malformed",
+            hint="it maps edge / windows_ai to lists of {setting, kind, id, source}",
+        )
     return data
 
 
@@ -151,8 +155,7 @@ def _string_collection(def_id: str, items: list[str]) -> dict[str, Any]:
         "@odata.type": G + "deviceManagementConfigurationSimpleSettingCollectionInstance",
         "settingDefinitionId": def_id,
         "simpleSettingCollectionValue": [
-            {"@odata.type": G + "deviceManagementConfigurationStringSettingValue", "value": item}
-            for item in items
+            {"@odata.type": G + "deviceManagementConfigurationStringSettingValue", "value": item} for item in items
         ],
     }
 
@@ -237,18 +240,13 @@ def _ps_tables(settings: list[wr.Setting]) -> str:
                 f"Kind = '{kind}'; Data = {data} }}"
             )
         else:
-            entries = "\r\n".join(
-                f"        @{{ N = {ps_string(n)}; D = {ps_string(d)} }}" for n, d in s.values
-            )
+            entries = "\r\n".join(f"        @{{ N = {ps_string(n)}; D = {ps_string(d)} }}" for n, d in s.values)
             named = "$true" if s.named else "$false"
             body = f"\r\n{entries}\r\n    " if entries else ""
             lists.append(
                 f"    @{{ Scope = '{s.scope}'; Key = {ps_string(s.key)}; Named = {named}; Entries = @({body}) }}"
             )
-    return (
-        "$Values = @(\r\n" + ",\r\n".join(values) + "\r\n)\r\n"
-        "$Lists = @(\r\n" + ",\r\n".join(lists) + "\r\n)\r\n"
-    )
+    return "$Values = @(\r\n" + ",\r\n".join(values) + "\r\n)\r\n$Lists = @(\r\n" + ",\r\n".join(lists) + "\r\n)\r\n"
 
 
 _PS_COMMON = r"""$ErrorActionPreference = 'Stop'

@@ -33,16 +33,23 @@ class Geofeed:
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            raise InputError(f"geofeed '{path}' not found", location=Location(str(path)),
-                             hint="check the --geofeed path") from None
+            raise InputError(
+                f"geofeed '{path}' not found", location=Location(str(path)), hint="check the --geofeed path"
+            ) from None
         except OSError as exc:
-            raise InputError(f"cannot read '{path}': {exc.strerror}", location=Location(str(path)),
-                             hint="check the path and its permissions") from None
+            raise InputError(
+                f"cannot read '{path}': {exc.strerror}",
+                location=Location(str(path)),
+                hint="check the path and its permissions",
+            ) from None
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise InputError(f"geofeed '{path.name}' is not UTF-8 text", location=Location(str(path)),
-                             hint="RFC 8805 geofeeds are UTF-8 CSV") from exc
+            raise InputError(
+                f"geofeed '{path.name}' is not UTF-8 text",
+                location=Location(str(path)),
+                hint="RFC 8805 geofeeds are UTF-8 CSV",
+            ) from exc
         return cls.parse(text, str(path), hashlib.sha256(data).hexdigest())
 
     @classmethod
@@ -57,8 +64,11 @@ class Geofeed:
             try:
                 row = next(csv.reader(io.StringIO(stripped)))
             except (csv.Error, StopIteration) as exc:
-                raise InputError(f"malformed geofeed line: {exc}", location=where,
-                                 hint="write prefix,country,region,city,postal (RFC 8805)") from None
+                raise InputError(
+                    f"malformed geofeed line: {exc}",
+                    location=where,
+                    hint="write prefix,country,region,city,postal (RFC 8805)",
+                ) from None
             if len(row) < 2 or len(row) > 5:
                 raise InputError(
                     f"a geofeed line has 2 to 5 fields, this one has {len(row)}",
@@ -69,21 +79,33 @@ class Geofeed:
             region = row[2].strip() if len(row) > 2 else ""
             city = row[3].strip() if len(row) > 3 else ""
             if "/" not in prefix:
-                raise InputError(f"'{prefix}' is not an IP prefix", location=where,
-                                 hint="the first field is a CIDR prefix, e.g. 192.0.2.0/24")
+                raise InputError(
+                    f"'{prefix}' is not an IP prefix",
+                    location=where,
+                    hint="the first field is a CIDR prefix, e.g. 192.0.2.0/24",
+                )
             try:
                 import ipaddress
 
                 ipaddress.ip_network(prefix, strict=True)
             except ValueError as exc:
-                raise InputError(f"'{prefix}' is not a valid IP prefix ({exc})", location=where,
-                                 hint="write the network address with its length, e.g. 192.0.2.0/24") from None
+                raise InputError(
+                    f"'{prefix}' is not a valid IP prefix ({exc})",
+                    location=where,
+                    hint="write the network address with its length, e.g. 192.0.2.0/24",
+                ) from None
             if country and (len(country) != 2 or not country.isalpha() or not country.isascii()):
-                raise InputError(f"'{country}' is not an ISO 3166-1 alpha-2 country code", location=where,
-                                 hint="use two letters, e.g. DE, or leave the field empty")
+                raise InputError(
+                    f"'{country}' is not an ISO 3166-1 alpha-2 country code",
+                    location=where,
+                    hint="use two letters, e.g. DE, or leave the field empty",
+                )
             if region and not (len(region) >= 4 and region[2] == "-" and region[:2].upper() == country.upper()):
-                raise InputError(f"'{region}' is not an ISO 3166-2 code of '{country}'", location=where,
-                                 hint="write e.g. DE-HE, or leave the region empty")
+                raise InputError(
+                    f"'{region}' is not an ISO 3166-2 code of '{country}'",
+                    location=where,
+                    hint="write e.g. DE-HE, or leave the region empty",
+                )
             index.add(prefix, (country.upper() or None, city))
         name = f"geofeed:{Path(file).name}"
         return cls(name, index, sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest())
@@ -95,5 +117,6 @@ class Geofeed:
         return None
 
     def info(self) -> SourceInfo:
-        return SourceInfo(self.name, self.version, "geofeed", {"sha256": self.sha256,
-                                                               "entries": str(self._index.count)})
+        return SourceInfo(
+            self.name, self.version, "geofeed", {"sha256": self.sha256, "entries": str(self._index.count)}
+        )

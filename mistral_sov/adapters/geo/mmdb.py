@@ -49,11 +49,15 @@ class MmdbDatabase:
         try:
             data = self.path.read_bytes()
         except FileNotFoundError:
-            raise InputError(f"geo-IP database '{path}' not found", location=Location(str(path)),
-                             hint="check the --geoip-db path") from None
+            raise InputError(
+                f"geo-IP database '{path}' not found", location=Location(str(path)), hint="check the --geoip-db path"
+            ) from None
         except OSError as exc:
-            raise InputError(f"cannot read '{path}': {exc.strerror}", location=Location(str(path)),
-                             hint="check the path and its permissions") from None
+            raise InputError(
+                f"cannot read '{path}': {exc.strerror}",
+                location=Location(str(path)),
+                hint="check the path and its permissions",
+            ) from None
         self.sha256 = hashlib.sha256(data).hexdigest()
         try:
             self._reader = maxminddb.open_database(str(self.path))
@@ -99,9 +103,17 @@ class MmdbDatabase:
 
     def info(self) -> SourceInfo:
         kind = "+".join(k for k, ok in (("country", self.has_geo), ("asn", self.has_asn)) if ok)
-        return SourceInfo(self.name, self.version, kind,
-                          {"file": self.path.name, "sha256": self.sha256, "layout": str(self.layout),
-                           "database_type": self.database_type})
+        return SourceInfo(
+            self.name,
+            self.version,
+            kind,
+            {
+                "file": self.path.name,
+                "sha256": self.sha256,
+                "layout": str(self.layout),
+                "database_type": self.database_type,
+            },
+        )
 
     def _get(self, address: str) -> dict[str, Any] | None:
         from maxminddb.errors import InvalidDatabaseError
@@ -171,11 +183,16 @@ def _detect_layout(database_type: str, sample: dict[str, Any] | None) -> str | N
     if sample is not None:
         if "autonomous_system_number" in sample:
             return "maxmind-asn"
-        if isinstance(sample.get("country"), dict) or isinstance(sample.get("registered_country"), dict) \
-                or isinstance(sample.get("location"), dict):
+        if (
+            isinstance(sample.get("country"), dict)
+            or isinstance(sample.get("registered_country"), dict)
+            or isinstance(sample.get("location"), dict)
+        ):
             return "maxmind-geo"
-        if "country_code" in sample or "as_name" in sample or (
-            isinstance(sample.get("country"), str) and len(sample["country"]) == 2
+        if (
+            "country_code" in sample
+            or "as_name" in sample
+            or (isinstance(sample.get("country"), str) and len(sample["country"]) == 2)
         ):
             return "ipinfo"
         return None

@@ -29,17 +29,28 @@ class OperatorTable:
         try:
             doc = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
-            raise InputError(f"shipped '{RELATIVE}' is not valid YAML: {exc}", location=Location(str(path)),
-                             hint="reinstall mistral-sov or fix --templates-dir") from None
+            raise InputError(
+                f"shipped '{RELATIVE}' is not valid YAML: {exc}",
+                location=Location(str(path)),
+                hint="reinstall mistral-sov or fix --templates-dir",
+            ) from None
         table: dict[int, Operator] = {}
         try:
             for row in doc["operators"]:
-                op = Operator(int(row["asn"]), str(row["organisation"]), str(row["parent"]),
-                              str(row["jurisdiction"]), str(row["source"]))
+                op = Operator(
+                    int(row["asn"]),
+                    str(row["organisation"]),
+                    str(row["parent"]),
+                    str(row["jurisdiction"]),
+                    str(row["source"]),
+                )
                 table[op.asn] = op
         except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(f"shipped '{RELATIVE}' has a malformed entry ({exc})", location=Location(str(path)),
-                             hint="each entry needs asn, organisation, parent, jurisdiction, source") from None
+            raise InputError(
+                f"shipped '{RELATIVE}' has a malformed entry ({exc})",
+                location=Location(str(path)),
+                hint="each entry needs asn, organisation, parent, jurisdiction, source",
+            ) from None
         return cls(table, str(doc.get("version", "")))
 
     def operator(self, asn: int) -> Operator | None:

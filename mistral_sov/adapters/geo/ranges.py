@@ -69,12 +69,25 @@ AZURE_GLOBAL_ONLY = ("AzureFrontDoor.", "CognitiveServicesFrontend")
 AWS_GLOBAL_SERVICES = {"CLOUDFRONT", "CLOUDFRONT_ORIGIN_FACING", "GLOBALACCELERATOR", "ROUTE53"}
 # AWS Local/Wavelength Zone city codes seen in network_border_group labels
 AWS_ZONE_CITIES: dict[str, tuple[str, str]] = {
-    "ham": ("DE", "Hamburg"), "muc": ("DE", "Munich"), "ber": ("DE", "Berlin"), "dtm": ("DE", "Dortmund"),
-    "fra": ("DE", "Frankfurt"), "waw": ("PL", "Warsaw"), "cph": ("DK", "Copenhagen"),
-    "hel": ("FI", "Helsinki"), "lis": ("PT", "Lisbon"), "ams": ("NL", "Amsterdam"),
-    "mad": ("ES", "Madrid"), "bcn": ("ES", "Barcelona"), "mrs": ("FR", "Marseille"),
-    "lhr": ("GB", "London"), "man": ("GB", "Manchester"), "lim": ("PE", "Lima"),
-    "bos": ("US", "Boston"), "mia": ("US", "Miami"), "nyc": ("US", "New York"),
+    "ham": ("DE", "Hamburg"),
+    "muc": ("DE", "Munich"),
+    "ber": ("DE", "Berlin"),
+    "dtm": ("DE", "Dortmund"),
+    "fra": ("DE", "Frankfurt"),
+    "waw": ("PL", "Warsaw"),
+    "cph": ("DK", "Copenhagen"),
+    "hel": ("FI", "Helsinki"),
+    "lis": ("PT", "Lisbon"),
+    "ams": ("NL", "Amsterdam"),
+    "mad": ("ES", "Madrid"),
+    "bcn": ("ES", "Barcelona"),
+    "mrs": ("FR", "Marseille"),
+    "lhr": ("GB", "London"),
+    "man": ("GB", "Manchester"),
+    "lim": ("PE", "Lima"),
+    "bos": ("US", "Boston"),
+    "mia": ("US", "Miami"),
+    "nyc": ("US", "New York"),
 }
 
 
@@ -116,31 +129,48 @@ def _azure_regions() -> dict[str, str]:
     return out
 
 
-def _region_entry(provider: str, service: str, raw: str, key: str | None, *, global_only: bool = False,
-                  anycast: bool = False) -> _Entry:
+def _region_entry(
+    provider: str, service: str, raw: str, key: str | None, *, global_only: bool = False, anycast: bool = False
+) -> _Entry:
     region = cloud_regions().get(key) if key else None
-    return _Entry(provider, service, raw, key if region else None, region.country if region else None,
-                  region.city if region else None, anycast, global_only)
+    return _Entry(
+        provider,
+        service,
+        raw,
+        key if region else None,
+        region.country if region else None,
+        region.city if region else None,
+        anycast,
+        global_only,
+    )
 
 
 def _bad(file: str, message: str, hint: str = "") -> InputError:
-    return InputError(message, location=Location(file), hint=hint or
-                      "use the provider's published file unchanged (see `mistral-sov ranges update --help`)")
+    return InputError(
+        message,
+        location=Location(file),
+        hint=hint or "use the provider's published file unchanged (see `mistral-sov ranges update --help`)",
+    )
 
 
 def detect_provider(data: bytes, file: str = "<data>") -> str:
     """Which provider published this file (by its shape)."""
     text = data.decode("utf-8-sig", errors="replace").strip()
     if text.startswith("<") or text.lower().startswith("<!doctype"):
-        raise _bad(file, f"'{Path(file).name}' is an HTML page, not a range file",
-                   "the download returned an error page; fetch the file again")
+        raise _bad(
+            file,
+            f"'{Path(file).name}' is an HTML page, not a range file",
+            "the download returned an error page; fetch the file again",
+        )
     if text.startswith("{"):
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise InputError(f"'{Path(file).name}' is not valid JSON: {exc.msg}",
-                             location=Location(file, exc.lineno, exc.colno),
-                             hint="fetch the file again; it may be truncated") from None
+            raise InputError(
+                f"'{Path(file).name}' is not valid JSON: {exc.msg}",
+                location=Location(file, exc.lineno, exc.colno),
+                hint="fetch the file again; it may be truncated",
+            ) from None
         if isinstance(doc, dict):
             if "values" in doc and "changeNumber" in doc:
                 return "azure"
@@ -152,8 +182,11 @@ def detect_provider(data: bytes, file: str = "<data>") -> str:
                 return "oci"
             if "addresses" in doc and "ipv6_addresses" in doc:
                 return "fastly"
-        raise _bad(file, f"'{Path(file).name}' is JSON but no known cloud range file",
-                   "pass --provider, or use the official Azure/AWS/Google/Oracle/Fastly file")
+        raise _bad(
+            file,
+            f"'{Path(file).name}' is JSON but no known cloud range file",
+            "pass --provider, or use the official Azure/AWS/Google/Oracle/Fastly file",
+        )
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     if lines and all(re.fullmatch(r"[0-9a-fA-F:.]+/\d{1,3}", ln) for ln in lines):
         return "cloudflare-v6" if ":" in lines[0] else "cloudflare-v4"
@@ -166,16 +199,22 @@ def parse(data: bytes, file: str, provider: str | None = None) -> ParsedRanges:
     if provider is not None:
         want = provider if provider != "cloudflare" else detected
         if not detected.startswith(provider) and detected != want:
-            raise _bad(file, f"'{Path(file).name}' looks like a {detected} file, not {provider}",
-                       f"drop --provider, or pass --provider {detected.split('-')[0]}")
+            raise _bad(
+                file,
+                f"'{Path(file).name}' looks like a {detected} file, not {provider}",
+                f"drop --provider, or pass --provider {detected.split('-')[0]}",
+            )
     sha = hashlib.sha256(data).hexdigest()
     try:
         return _PARSERS[detected.split("-")[0]](data, file, detected, sha)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         if isinstance(exc, InputError):
             raise
-        raise _bad(file, f"'{Path(file).name}' does not have the {detected} layout ({type(exc).__name__}: {exc})",
-                   "fetch the file again; it may be truncated or from another provider") from None
+        raise _bad(
+            file,
+            f"'{Path(file).name}' does not have the {detected} layout ({type(exc).__name__}: {exc})",
+            "fetch the file again; it may be truncated or from another provider",
+        ) from None
 
 
 def _json(data: bytes) -> Any:
@@ -201,8 +240,13 @@ def _parse_azure(data: bytes, file: str, key: str, sha: str) -> ParsedRanges:
             continue
         out.extend((p, entry) for p in prefixes)
     version = f"changeNumber {doc['changeNumber']}"
-    return ParsedRanges(key, "azure", version, {"changeNumber": str(doc["changeNumber"]),
-                                                 "cloud": str(doc.get("cloud", "")), "sha256": sha}, out)
+    return ParsedRanges(
+        key,
+        "azure",
+        version,
+        {"changeNumber": str(doc["changeNumber"]), "cloud": str(doc.get("cloud", "")), "sha256": sha},
+        out,
+    )
 
 
 def _parse_aws(data: bytes, file: str, key: str, sha: str) -> ParsedRanges:
@@ -224,13 +268,18 @@ def _parse_aws(data: bytes, file: str, key: str, sha: str) -> ParsedRanges:
         if nbg == region:
             entry = _region_entry("aws", service, nbg, f"aws:{region}")
         else:  # a Local or Wavelength Zone: locate it by the city code in its label
-            code = next((part for part in nbg[len(region):].split("-") if len(part) == 3 and part.isalpha()), "")
+            code = next((part for part in nbg[len(region) :].split("-") if len(part) == 3 and part.isalpha()), "")
             country, city = AWS_ZONE_CITIES.get(code, (None, None))
             entry = _Entry("aws", service, nbg, None, country, city, False, False)
         out.append((prefix, entry))
     version = f"syncToken {doc['syncToken']}"
-    return ParsedRanges(key, "aws", version, {"syncToken": str(doc["syncToken"]),
-                                               "createDate": str(doc.get("createDate", "")), "sha256": sha}, out)
+    return ParsedRanges(
+        key,
+        "aws",
+        version,
+        {"syncToken": str(doc["syncToken"]), "createDate": str(doc.get("createDate", "")), "sha256": sha},
+        out,
+    )
 
 
 def _parse_gcp(data: bytes, file: str, key: str, sha: str) -> ParsedRanges:
@@ -245,8 +294,13 @@ def _parse_gcp(data: bytes, file: str, key: str, sha: str) -> ParsedRanges:
             entry = _region_entry("gcp", str(p.get("service", "")), scope, f"gcp:{scope}")
         out.append((str(prefix), entry))
     version = f"syncToken {doc['syncToken']}"
-    return ParsedRanges(key, "gcp", version, {"syncToken": str(doc["syncToken"]),
-                                               "creationTime": str(doc.get("creationTime", "")), "sha256": sha}, out)
+    return ParsedRanges(
+        key,
+        "gcp",
+        version,
+        {"syncToken": str(doc["syncToken"]), "creationTime": str(doc.get("creationTime", "")), "sha256": sha},
+        out,
+    )
 
 
 def _parse_oci(data: bytes, file: str, key: str, sha: str) -> ParsedRanges:
@@ -298,11 +352,17 @@ def read_manifest(directory: Path) -> dict[str, dict[str, str]]:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"'{path}' is not a valid range manifest ({exc})", location=Location(str(path)),
-                         hint="delete the ranges directory and run `mistral-sov ranges update` again") from None
+        raise InputError(
+            f"'{path}' is not a valid range manifest ({exc})",
+            location=Location(str(path)),
+            hint="delete the ranges directory and run `mistral-sov ranges update` again",
+        ) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("files"), dict):
-        raise InputError(f"'{path}' is not a valid range manifest", location=Location(str(path)),
-                         hint="delete the ranges directory and run `mistral-sov ranges update` again")
+        raise InputError(
+            f"'{path}' is not a valid range manifest",
+            location=Location(str(path)),
+            hint="delete the ranges directory and run `mistral-sov ranges update` again",
+        )
     return {str(k): dict(v) for k, v in doc["files"].items()}
 
 
@@ -363,8 +423,9 @@ def update(
     if only:
         keys = [k for k in keys if k.split("-")[0] in only or k in only]
     results: list[UpdateResult] = []
-    with httpx.Client(timeout=timeout, follow_redirects=True,
-                      headers={"User-Agent": "mistral-sov ranges update"}) as client:
+    with httpx.Client(
+        timeout=timeout, follow_redirects=True, headers={"User-Agent": "mistral-sov ranges update"}
+    ) as client:
         for key in keys:
             url = azure_url or "" if key == "azure" else targets[key]
             try:
@@ -403,8 +464,9 @@ class RangeIndex:
                 try:
                     self._index.add(prefix, (entry, source, item.version))
                 except ValueError:
-                    raise InputError(f"bad prefix '{prefix}' in the {item.key} range file",
-                                     hint="re-import the provider's file") from None
+                    raise InputError(
+                        f"bad prefix '{prefix}' in the {item.key} range file", hint="re-import the provider's file"
+                    ) from None
         self.version = "; ".join(f"{p.key} {p.version}" for p in parsed)
 
     @classmethod
@@ -416,13 +478,17 @@ class RangeIndex:
             try:
                 data = path.read_bytes()
             except OSError:
-                raise InputError(f"range file '{path}' listed in the manifest is missing",
-                                 location=Location(str(path)),
-                                 hint="run `mistral-sov ranges update` or `ranges import` again") from None
+                raise InputError(
+                    f"range file '{path}' listed in the manifest is missing",
+                    location=Location(str(path)),
+                    hint="run `mistral-sov ranges update` or `ranges import` again",
+                ) from None
             if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
-                raise InputError(f"range file '{path.name}' changed since it was stored (SHA-256 mismatch)",
-                                 location=Location(str(path)),
-                                 hint="re-import it with `mistral-sov ranges import`, so provenance is true")
+                raise InputError(
+                    f"range file '{path.name}' changed since it was stored (SHA-256 mismatch)",
+                    location=Location(str(path)),
+                    hint="re-import it with `mistral-sov ranges import`, so provenance is true",
+                )
             item = parse(data, str(path), key.split("-")[0])
             item.provenance.update({"source": meta.get("source", ""), "stored_at": meta.get("stored_at", "")})
             parsed.append(item)

@@ -63,8 +63,9 @@ class LlamaCppBackend:
 
     name = "llama-cpp"
 
-    def __init__(self, model_path: Path, *, n_ctx: int = 2048, n_threads: int | None = None,
-                 chat_format: str | None = None) -> None:
+    def __init__(
+        self, model_path: Path, *, n_ctx: int = 2048, n_threads: int | None = None, chat_format: str | None = None
+    ) -> None:
         try:
             from llama_cpp import Llama
         except ImportError:
@@ -125,8 +126,7 @@ class LlamaCppBackend:
                 chunks.close()
             evaluated = int(getattr(self.llm, "n_tokens", 0))
             prompt = max(0, evaluated - max(0, generated - 1))
-            self._usage = {"prompt_tokens": prompt, "completion_tokens": generated,
-                           "total_tokens": prompt + generated}
+            self._usage = {"prompt_tokens": prompt, "completion_tokens": generated, "total_tokens": prompt + generated}
 
     def chat_stream(self, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         result = self.chat({**params, "stream": True})
@@ -154,19 +154,67 @@ class LlamaCppBackend:
 
 # Flags that open network egress, tools/agents (file and shell access), extra listeners,
 # prompt logging, metadata rewriting or file serving. Matched on the flag name (before '=').
-REFUSED_FLAGS = frozenset({
-    "--tools", "--agent", "-hf", "-hfr", "--hf-repo", "-hff", "--hf-file", "-hfv", "--hf-repo-v",
-    "-hffv", "--hf-file-v", "-hft", "--hf-token", "-mu", "--model-url", "-dr", "--docker-repo",
-    "--log-prompts-dir", "--webui", "--models-dir", "--models-preset", "--models-max", "--path",
-    "--slot-save-path", "--override-kv", "--api-prefix", "--lora", "--lora-scaled", "--control-vector",
-    "--control-vector-scaled", "--mmproj-url", "-mmu", "--rpc", "--cors",
-})
+REFUSED_FLAGS = frozenset(
+    {
+        "--tools",
+        "--agent",
+        "-hf",
+        "-hfr",
+        "--hf-repo",
+        "-hff",
+        "--hf-file",
+        "-hfv",
+        "--hf-repo-v",
+        "-hffv",
+        "--hf-file-v",
+        "-hft",
+        "--hf-token",
+        "-mu",
+        "--model-url",
+        "-dr",
+        "--docker-repo",
+        "--log-prompts-dir",
+        "--webui",
+        "--models-dir",
+        "--models-preset",
+        "--models-max",
+        "--path",
+        "--slot-save-path",
+        "--override-kv",
+        "--api-prefix",
+        "--lora",
+        "--lora-scaled",
+        "--control-vector",
+        "--control-vector-scaled",
+        "--mmproj-url",
+        "-mmu",
+        "--rpc",
+        "--cors",
+    }
+)
 REFUSED_PREFIXES = ("--mcp", "--hf-", "-hf", "--webui-", "--ssl-")
 # Flags we set ourselves: overriding them would unpin loopback, the model or the key.
-PINNED_FLAGS = frozenset({
-    "--host", "--port", "-m", "--model", "--api-key", "--api-key-file", "--offline", "--no-webui",
-    "-c", "--ctx-size", "-t", "--threads", "-np", "--parallel", "--metrics", "--no-slots", "--slots",
-})
+PINNED_FLAGS = frozenset(
+    {
+        "--host",
+        "--port",
+        "-m",
+        "--model",
+        "--api-key",
+        "--api-key-file",
+        "--offline",
+        "--no-webui",
+        "-c",
+        "--ctx-size",
+        "-t",
+        "--threads",
+        "-np",
+        "--parallel",
+        "--metrics",
+        "--no-slots",
+        "--slots",
+    }
+)
 
 
 def _flag_name(arg: str) -> str:
@@ -199,14 +247,20 @@ def build_server_args(
     """The full llama-server command line: loopback, offline, no web UI, one slot, our model."""
     return [
         str(binary),
-        "--model", str(model_path),
-        "--host", "127.0.0.1",
-        "--port", str(port),
+        "--model",
+        str(model_path),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
         "--offline",
         "--no-webui",
-        "--ctx-size", str(n_ctx),
-        "--threads", str(n_threads),
-        "--parallel", "1",
+        "--ctx-size",
+        str(n_ctx),
+        "--threads",
+        str(n_threads),
+        "--parallel",
+        "1",
         "--no-slots",
         *check_server_args(extra),
     ]
@@ -224,8 +278,16 @@ class LlamaServerBackend:
 
     name = "llama-server"
 
-    def __init__(self, binary: Path, model_path: Path, *, n_ctx: int = 2048, n_threads: int | None = None,
-                 extra_args: Sequence[str] = (), start_timeout: float = 120.0) -> None:
+    def __init__(
+        self,
+        binary: Path,
+        model_path: Path,
+        *,
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        extra_args: Sequence[str] = (),
+        start_timeout: float = 120.0,
+    ) -> None:
         binary = Path(binary)
         if not binary.is_file():
             raise MissingBackendError(
@@ -236,8 +298,9 @@ class LlamaServerBackend:
 
         self.port = free_loopback_port()
         self._key = secrets.token_urlsafe(32)
-        args = build_server_args(binary, model_path, port=self.port, n_ctx=n_ctx,
-                                 n_threads=n_threads or default_threads(), extra=extra_args)
+        args = build_server_args(
+            binary, model_path, port=self.port, n_ctx=n_ctx, n_threads=n_threads or default_threads(), extra=extra_args
+        )
         env = {k: v for k, v in os.environ.items() if not k.startswith(("LLAMA_ARG_", "HF_", "LLAMA_API_KEY"))}
         env["LLAMA_API_KEY"] = self._key
         env["LLAMA_OFFLINE"] = "1"
@@ -246,18 +309,25 @@ class LlamaServerBackend:
         import tempfile
 
         self._log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL,
-                                     stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            args, env=env, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT
+        )
         self.base = f"http://127.0.0.1:{self.port}"
-        self.client = httpx.Client(base_url=self.base, timeout=httpx.Timeout(3600.0, connect=10.0), trust_env=False,
-                                   headers={"Authorization": f"Bearer {self._key}"})
+        self.client = httpx.Client(
+            base_url=self.base,
+            timeout=httpx.Timeout(3600.0, connect=10.0),
+            trust_env=False,
+            headers={"Authorization": f"Bearer {self._key}"},
+        )
         self._usage: dict[str, int] = {}
         deadline = time.monotonic() + start_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 err = self.log_tail()
-                raise MissingBackendError(f"llama-server exited with code {self.proc.returncode}: {err}",
-                                          hint="run the binary by hand with --help to check it works")
+                raise MissingBackendError(
+                    f"llama-server exited with code {self.proc.returncode}: {err}",
+                    hint="run the binary by hand with --help to check it works",
+                )
             with contextlib.suppress(httpx.HTTPError):
                 if self.client.get("/health").status_code == 200:
                     return

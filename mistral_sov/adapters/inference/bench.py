@@ -95,34 +95,63 @@ def _client_main() -> None:
                 response.raise_for_status()
                 for raw in response.iter_lines():
                     for event in raw.split("\n"):
-                        if event.startswith("data:") and '"text":"' in event.replace(" ", "") \
-                                and '"text":""' not in event.replace(" ", ""):
+                        if (
+                            event.startswith("data:")
+                            and '"text":"' in event.replace(" ", "")
+                            and '"text":""' not in event.replace(" ", "")
+                        ):
                             stamps.append(time.perf_counter())
-            print(json.dumps({"n": len(stamps), "ttft": stamps[0] - t0 if stamps else 0.0,
-                              "gen": stamps[-1] - stamps[0] if stamps else 0.0}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "n": len(stamps),
+                        "ttft": stamps[0] - t0 if stamps else 0.0,
+                        "gen": stamps[-1] - stamps[0] if stamps else 0.0,
+                    }
+                ),
+                flush=True,
+            )
 
 
-def run_bench(backend: LlamaCppBackend, *, n_gen: int = 64, prompt_words: int = 100, runs: int = 3,
-              model_id: str = "bench", sha256: str = "0" * 64) -> BenchResult:
+def run_bench(
+    backend: LlamaCppBackend,
+    *,
+    n_gen: int = 64,
+    prompt_words: int = 100,
+    runs: int = 3,
+    model_id: str = "bench",
+    sha256: str = "0" * 64,
+) -> BenchResult:
     import subprocess
     import sys
 
     eos = backend.llm.token_eos()
     filler = (FILLER * (prompt_words // 20 + 1)).split()[:prompt_words]
     base = " ".join(filler)
-    params: dict[str, Any] = {"max_tokens": n_gen, "temperature": 0.0, "stream": True,
-                              "logit_bias": {str(eos): -100.0}}
+    params: dict[str, Any] = {"max_tokens": n_gen, "temperature": 0.0, "stream": True, "logit_bias": {str(eos): -100.0}}
     probe = f"Run 0: {base}"
     result = BenchResult(n_gen=n_gen, prompt_tokens=len(backend.tokenize(probe)))
-    settings = ServerSettings(model_id=model_id, model_sha256=sha256, max_tokens=max(n_gen, 1),
-                              rate_limit_per_minute=1_000_000, daily_quota=100_000_000, n_ctx=backend.n_ctx)
+    settings = ServerSettings(
+        model_id=model_id,
+        model_sha256=sha256,
+        max_tokens=max(n_gen, 1),
+        rate_limit_per_minute=1_000_000,
+        daily_quota=100_000_000,
+        n_ctx=backend.n_ctx,
+    )
     server = LocalServer(backend, settings)
     try:
         with ServerThread(server.app()) as st:
             client = subprocess.Popen(
-                [sys.executable, "-c", "from mistral_sov.adapters.inference.bench import _client_main; _client_main()",
-                 st.url],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                [
+                    sys.executable,
+                    "-c",
+                    "from mistral_sov.adapters.inference.bench import _client_main; _client_main()",
+                    st.url,
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
             )
             assert client.stdin is not None and client.stdout is not None
             try:

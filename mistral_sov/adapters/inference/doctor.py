@@ -19,13 +19,30 @@ from typing import Any
 from mistral_sov.adapters.inference.gguf_header import GGUFHeader
 
 ETA_LOW, ETA_HIGH = 0.5, 0.85
-INTERESTING_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni",
-                     "avx512_bf16", "amx_tile", "asimd", "sve", "neon")
+INTERESTING_FLAGS = (
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "avx512f",
+    "avx512bw",
+    "avx512_vnni",
+    "avx512_bf16",
+    "amx_tile",
+    "asimd",
+    "sve",
+    "neon",
+)
 
 
 def cpu_info() -> dict[str, Any]:
-    info: dict[str, Any] = {"logical_cores": os.cpu_count() or 1, "machine": platform.machine(),
-                            "model": platform.processor() or platform.machine(), "features": []}
+    info: dict[str, Any] = {
+        "logical_cores": os.cpu_count() or 1,
+        "machine": platform.machine(),
+        "model": platform.processor() or platform.machine(),
+        "features": [],
+    }
     try:
         import psutil
 
@@ -120,11 +137,16 @@ class ModelFit:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name, "n_ctx": self.n_ctx, "weights_bytes": self.weights_bytes,
-            "kv_cache_bytes": self.kv_bytes, "overhead_bytes": self.overhead_bytes,
-            "needed_bytes": self.needed_bytes, "fits": self.fits,
+            "name": self.name,
+            "n_ctx": self.n_ctx,
+            "weights_bytes": self.weights_bytes,
+            "kv_cache_bytes": self.kv_bytes,
+            "overhead_bytes": self.overhead_bytes,
+            "needed_bytes": self.needed_bytes,
+            "fits": self.fits,
             "predicted_tokens_per_s": [
-                round(self.tg_low, 1) if self.tg_low else None, round(self.tg_high, 1) if self.tg_high else None
+                round(self.tg_low, 1) if self.tg_low else None,
+                round(self.tg_high, 1) if self.tg_high else None,
             ],
         }
 

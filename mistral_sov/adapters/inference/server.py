@@ -40,9 +40,25 @@ LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 ANONYMOUS = "loopback"
 
 CHAT_FIELDS = {
-    "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k", "min_p",
-    "stop", "seed", "stream", "stream_options", "presence_penalty", "frequency_penalty",
-    "repeat_penalty", "logit_bias", "n", "user", "response_format",
+    "model",
+    "messages",
+    "max_tokens",
+    "max_completion_tokens",
+    "temperature",
+    "top_p",
+    "top_k",
+    "min_p",
+    "stop",
+    "seed",
+    "stream",
+    "stream_options",
+    "presence_penalty",
+    "frequency_penalty",
+    "repeat_penalty",
+    "logit_bias",
+    "n",
+    "user",
+    "response_format",
 }
 COMPLETION_FIELDS = (CHAT_FIELDS - {"messages", "max_completion_tokens", "response_format"}) | {"prompt", "echo"}
 
@@ -108,8 +124,10 @@ class Limiter:
             if count >= self.per_day:
                 midnight = (int(now) // 86400 + 1) * 86400
                 raise HTTPProblem(
-                    429, f"daily quota of {self.per_day} requests exhausted for this key",
-                    "quota_exceeded", {"Retry-After": str(max(1, int(midnight - now)))},
+                    429,
+                    f"daily quota of {self.per_day} requests exhausted for this key",
+                    "quota_exceeded",
+                    {"Retry-After": str(max(1, int(midnight - now)))},
                 )
             window = self._minute[ident]
             while window and window[0] <= now - 60:
@@ -117,8 +135,10 @@ class Limiter:
             if len(window) >= self.per_minute:
                 retry = max(1, int(window[0] + 60 - now + 0.999))
                 raise HTTPProblem(
-                    429, f"rate limit of {self.per_minute} requests per minute exceeded",
-                    "rate_limit_exceeded", {"Retry-After": str(retry)},
+                    429,
+                    f"rate limit of {self.per_minute} requests per minute exceeded",
+                    "rate_limit_exceeded",
+                    {"Retry-After": str(retry)},
                 )
             window.append(now)
             self._day[ident] = (day, count + 1)
@@ -218,8 +238,9 @@ def _error(status: int, message: str, kind: str, headers: dict[str, str] | None 
 class LocalServer:
     """Holds the backend, the single worker thread and the governance state."""
 
-    def __init__(self, backend: InferenceBackend, settings: ServerSettings,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, backend: InferenceBackend, settings: ServerSettings, clock: Callable[[], float] = time.time
+    ) -> None:
         self.backend = backend
         self.settings = settings
         self.limiter = Limiter(settings.rate_limit_per_minute, settings.daily_quota, clock)
@@ -237,8 +258,12 @@ class LocalServer:
         auth = headers.get("authorization", "")
         presented = auth[7:].strip() if auth[:7].lower() == "bearer " else headers.get("x-api-key", "")
         if not presented:
-            raise HTTPProblem(401, "missing API key (Authorization: Bearer KEY)", "authentication_error",
-                              {"WWW-Authenticate": "Bearer"})
+            raise HTTPProblem(
+                401,
+                "missing API key (Authorization: Bearer KEY)",
+                "authentication_error",
+                {"WWW-Authenticate": "Bearer"},
+            )
         given = presented.encode("utf-8")
         match = ""
         for key, ident in self._keys:  # compare with every key: time does not reveal which matched
@@ -279,16 +304,24 @@ class LocalServer:
             raise HTTPProblem(400, f"unsupported field(s): {', '.join(unknown)}", "invalid_request_error")
         model = data.get("model")
         if model not in (None, self.settings.model_id, self.settings.model_sha256):
-            raise HTTPProblem(404, f"model '{model}' is not served here (serving '{self.settings.model_id}')",
-                              "model_not_found")
+            raise HTTPProblem(
+                404, f"model '{model}' is not served here (serving '{self.settings.model_id}')", "model_not_found"
+            )
         if chat:
             msgs = data.get("messages")
-            if not isinstance(msgs, list) or not msgs or not all(
-                isinstance(m, dict) and isinstance(m.get("role"), str)
-                and isinstance(m.get("content"), (str, type(None))) for m in msgs
+            if (
+                not isinstance(msgs, list)
+                or not msgs
+                or not all(
+                    isinstance(m, dict)
+                    and isinstance(m.get("role"), str)
+                    and isinstance(m.get("content"), (str, type(None)))
+                    for m in msgs
+                )
             ):
-                raise HTTPProblem(400, "'messages' must be a non-empty list of {role, content} objects",
-                                  "invalid_request_error")
+                raise HTTPProblem(
+                    400, "'messages' must be a non-empty list of {role, content} objects", "invalid_request_error"
+                )
         elif not isinstance(data.get("prompt"), str):
             raise HTTPProblem(400, "'prompt' must be a string", "invalid_request_error")
         if data.get("n", 1) != 1:
@@ -315,9 +348,19 @@ class LocalServer:
         return params
 
     # -- audit -------------------------------------------------------------------------
-    def record(self, *, ident: str, endpoint: str, status: int, started: float, usage: dict[str, int],
-               stream: bool = False, params: dict[str, Any] | None = None, answer: str | None = None,
-               error: str = "") -> None:
+    def record(
+        self,
+        *,
+        ident: str,
+        endpoint: str,
+        status: int,
+        started: float,
+        usage: dict[str, int],
+        stream: bool = False,
+        params: dict[str, Any] | None = None,
+        answer: str | None = None,
+        error: str = "",
+    ) -> None:
         latency = time.perf_counter() - started
         if endpoint in ("/v1/chat/completions", "/v1/completions"):
             self.metrics.observe(endpoint, status, latency, usage)
@@ -361,8 +404,7 @@ class LocalServer:
             params = self.validate(data, chat)
             self.limiter.admit(ident)
         except HTTPProblem as exc:
-            self.record(ident=ident, endpoint=endpoint, status=exc.status, started=started, usage={},
-                        error=exc.kind)
+            self.record(ident=ident, endpoint=endpoint, status=exc.status, started=started, usage={}, error=exc.kind)
             return _error(exc.status, exc.message, exc.kind, exc.headers)
         if params["stream"]:
             include_usage = bool((params.get("stream_options") or {}).get("include_usage"))
@@ -379,19 +421,34 @@ class LocalServer:
         try:
             result, usage = await loop.run_in_executor(self.executor, self._run_blocking, chat, params)
         except ValueError as exc:  # e.g. prompt longer than the context window
-            self.record(ident=ident, endpoint=endpoint, status=400, started=started, usage={},
-                        params=params, error="invalid_request_error")
+            self.record(
+                ident=ident,
+                endpoint=endpoint,
+                status=400,
+                started=started,
+                usage={},
+                params=params,
+                error="invalid_request_error",
+            )
             return _error(400, str(exc), "invalid_request_error")
         except Exception as exc:  # a backend failure is a 500 for this request, not a crash
-            self.record(ident=ident, endpoint=endpoint, status=500, started=started, usage={},
-                        params=params, error=type(exc).__name__)
+            self.record(
+                ident=ident,
+                endpoint=endpoint,
+                status=500,
+                started=started,
+                usage={},
+                params=params,
+                error=type(exc).__name__,
+            )
             return _error(500, f"generation failed: {type(exc).__name__}", "server_error")
         answer = None
         with contextlib.suppress(Exception):
             choice = result["choices"][0]
             answer = choice["message"]["content"] if chat else choice["text"]
-        self.record(ident=ident, endpoint=endpoint, status=200, started=started, usage=usage,
-                    params=params, answer=answer)
+        self.record(
+            ident=ident, endpoint=endpoint, status=200, started=started, usage=usage, params=params, answer=answer
+        )
         result["model"] = self.settings.model_id
         return JSONResponse(result)
 
@@ -407,8 +464,9 @@ class LocalServer:
             with self.metrics.lock:
                 self.metrics.processing -= 1
 
-    def _stream_worker(self, chat: bool, params: dict[str, Any], push: Callable[[Any], None],
-                       cancelled: threading.Event) -> None:
+    def _stream_worker(
+        self, chat: bool, params: dict[str, Any], push: Callable[[Any], None], cancelled: threading.Event
+    ) -> None:
         with self.metrics.lock:
             self.metrics.queue_depth -= 1
             self.metrics.processing += 1
@@ -433,8 +491,15 @@ class LocalServer:
             with self.metrics.lock:
                 self.metrics.processing -= 1
 
-    async def _sse(self, chat: bool, params: dict[str, Any], ident: str, endpoint: str, started: float,  # noqa: PLR0917
-                   include_usage: bool) -> Any:
+    async def _sse(
+        self,
+        chat: bool,
+        params: dict[str, Any],
+        ident: str,
+        endpoint: str,
+        started: float,  # noqa: PLR0917
+        include_usage: bool,
+    ) -> Any:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         cancelled = threading.Event()
@@ -473,8 +538,12 @@ class LocalServer:
                     status = 200
                     if include_usage:
                         final: dict[str, Any] = {
-                            "id": last_id, "object": "chat.completion.chunk" if chat else "text_completion",
-                            "created": created, "model": self.settings.model_id, "choices": [], "usage": usage,
+                            "id": last_id,
+                            "object": "chat.completion.chunk" if chat else "text_completion",
+                            "created": created,
+                            "model": self.settings.model_id,
+                            "choices": [],
+                            "usage": usage,
                         }
                         yield f"data: {json.dumps(final)}\n\n"
                     yield "data: [DONE]\n\n"
@@ -489,8 +558,17 @@ class LocalServer:
                     break
         finally:
             cancelled.set()
-            self.record(ident=ident, endpoint=endpoint, status=status, started=started, usage=usage,
-                        stream=True, params=params, answer="".join(pieces), error=error)
+            self.record(
+                ident=ident,
+                endpoint=endpoint,
+                status=status,
+                started=started,
+                usage=usage,
+                stream=True,
+                params=params,
+                answer="".join(pieces),
+                error=error,
+            )
 
     # -- other endpoints ----------------------------------------------------------------
     async def models(self, request: Any) -> Any:
@@ -504,17 +582,27 @@ class LocalServer:
             return _error(exc.status, exc.message, exc.kind, exc.headers)
         self.record(ident=ident, endpoint="/v1/models", status=200, started=started, usage={})
         s = self.settings
-        return JSONResponse({
-            "object": "list",
-            "data": [{
-                "id": s.model_id,
-                "object": "model",
-                "created": self.created,
-                "owned_by": "local",
-                "meta": {"sha256": s.model_sha256, "license": s.model_license, "backend": s.backend_name,
-                         "n_ctx": s.n_ctx, "max_tokens": s.max_tokens, **s.metadata},
-            }],
-        })
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": [
+                    {
+                        "id": s.model_id,
+                        "object": "model",
+                        "created": self.created,
+                        "owned_by": "local",
+                        "meta": {
+                            "sha256": s.model_sha256,
+                            "license": s.model_license,
+                            "backend": s.backend_name,
+                            "n_ctx": s.n_ctx,
+                            "max_tokens": s.max_tokens,
+                            **s.metadata,
+                        },
+                    }
+                ],
+            }
+        )
 
     async def health(self, request: Any) -> Any:
         from starlette.responses import JSONResponse
@@ -528,8 +616,9 @@ class LocalServer:
             self.identify(request.headers)
         except HTTPProblem as exc:
             return _error(exc.status, exc.message, exc.kind, exc.headers)
-        return PlainTextResponse(self.metrics.render(self.settings),
-                                 media_type="text/plain; version=0.0.4; charset=utf-8")
+        return PlainTextResponse(
+            self.metrics.render(self.settings), media_type="text/plain; version=0.0.4; charset=utf-8"
+        )
 
     def app(self) -> Any:
         from starlette.applications import Starlette
@@ -572,8 +661,9 @@ class ServerThread:
 
         self.host = host
         self.port = port or free_loopback_port()
-        config = uvicorn.Config(app, host=host, port=self.port, log_level="warning", access_log=False,
-                                lifespan="off", timeout_keep_alive=30)
+        config = uvicorn.Config(
+            app, host=host, port=self.port, log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=30
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="mistral-sov-uvicorn", daemon=True)
 

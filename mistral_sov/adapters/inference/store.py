@@ -109,9 +109,7 @@ class HashCache:
             # forget files that no longer exist
             entries = {k: v for k, v in entries.items() if Path(k).exists()}
             with contextlib.suppress(OSError):
-                atomic_write_text(
-                    self.file, json.dumps({"version": CACHE_VERSION, "entries": entries}, indent=1)
-                )
+                atomic_write_text(self.file, json.dumps({"version": CACHE_VERSION, "entries": entries}, indent=1))
 
     def sha256(self, path: Path) -> tuple[str, bool]:
         """(sha256, from_cache). Hashes when the cache has no valid verdict for this file."""

@@ -22,8 +22,11 @@ def pristine():
 
     catalog = load_catalog()
     policy = load_policy(POLICY, catalog).policy
-    return {a.path: a.data for a in gpo.EXPORTER.render(policy, catalog, ExportOptions())
-            if a.path.startswith("gpo/PolicyDefinitions/")}
+    return {
+        a.path: a.data
+        for a in gpo.EXPORTER.render(policy, catalog, ExportOptions())
+        if a.path.startswith("gpo/PolicyDefinitions/")
+    }
 
 
 @pytest.fixture
@@ -68,8 +71,11 @@ def test_explicit_adml_dir(pd, tmp_path):
 
 
 def test_xsd_violation_has_line(pd):
-    corrupt(pd / "MistralSov.admx", 'class="Machine" displayName="$(string.BlockPublicAI)"',
-            'class="Computer" displayName="$(string.BlockPublicAI)"')
+    corrupt(
+        pd / "MistralSov.admx",
+        'class="Machine" displayName="$(string.BlockPublicAI)"',
+        'class="Computer" displayName="$(string.BlockPublicAI)"',
+    )
     diags = lint(pd)
     assert rules(diags) == {"xsd"}
     assert diags[0].location.line == line_of(pd / "MistralSov.admx", 'class="Computer"')
@@ -81,7 +87,7 @@ def test_hyphenated_name_rejected_by_xsd(pd):
 
 
 def test_doctype(pd):
-    corrupt(pd / "MistralSov.admx", '?>\r\n', '?>\r\n<!DOCTYPE policyDefinitions>\r\n')
+    corrupt(pd / "MistralSov.admx", "?>\r\n", "?>\r\n<!DOCTYPE policyDefinitions>\r\n")
     assert "doctype" in rules(lint(pd))
 
 
@@ -104,22 +110,29 @@ def test_dangling_category(pd):
 
 
 def test_dangling_supported_on(pd):
-    corrupt(pd / "MistralSov.admx", '<supportedOn ref="SUPPORTED_MistralSov_1_0"/>',
-            '<supportedOn ref="SUPPORTED_Win99"/>')
+    corrupt(
+        pd / "MistralSov.admx", '<supportedOn ref="SUPPORTED_MistralSov_1_0"/>', '<supportedOn ref="SUPPORTED_Win99"/>'
+    )
     assert rules(lint(pd)) == {"supportedOn"}
 
 
 def test_undeclared_prefix(pd):
-    corrupt(pd / "MistralSov.admx", '<supportedOn ref="SUPPORTED_MistralSov_1_0"/>',
-            '<supportedOn ref="windows:SUPPORTED_Windows10"/>')
+    corrupt(
+        pd / "MistralSov.admx",
+        '<supportedOn ref="SUPPORTED_MistralSov_1_0"/>',
+        '<supportedOn ref="windows:SUPPORTED_Windows10"/>',
+    )
     diags = lint(pd)
     assert rules(diags) == {"prefix"}
     assert "using" in diags[0].hint
 
 
 def test_own_prefix(pd):
-    corrupt(pd / "MistralSov.admx", '<parentCategory ref="Cat_MistralAI"/>',
-            '<parentCategory ref="mistralsov:Cat_MistralAI"/>')
+    corrupt(
+        pd / "MistralSov.admx",
+        '<parentCategory ref="Cat_MistralAI"/>',
+        '<parentCategory ref="mistralsov:Cat_MistralAI"/>',
+    )
     assert rules(lint(pd)) == {"prefix"}
 
 
@@ -144,36 +157,50 @@ def test_refid_mismatch(pd):
 
 
 def test_control_type_mismatch(pd):
-    corrupt(pd / "en-US/MistralSov.adml", '<listBox refId="AllowedRegionsList">Regions:</listBox>',
-            '<checkBox refId="AllowedRegionsList">Regions:</checkBox>')
+    corrupt(
+        pd / "en-US/MistralSov.adml",
+        '<listBox refId="AllowedRegionsList">Regions:</listBox>',
+        '<checkBox refId="AllowedRegionsList">Regions:</checkBox>',
+    )
     diags = lint(pd)
     assert rules(diags) == {"refid"}
     assert "cannot present the <list>" in diags[0].message and "<listBox>" in diags[0].hint
 
 
 def test_combobox_warning(pd):
-    corrupt(pd / "en-US/MistralSov.adml", '<textBox refId="DefaultEndpointUrl">', '<comboBox refId="DefaultEndpointUrl">')
+    corrupt(
+        pd / "en-US/MistralSov.adml", '<textBox refId="DefaultEndpointUrl">', '<comboBox refId="DefaultEndpointUrl">'
+    )
     corrupt(pd / "en-US/MistralSov.adml", "</textBox>", "</comboBox>")
     diags = lint(pd)
     assert rules(diags) == set() and rules(diags, "warning") == {"combobox"}
 
 
 def test_hive_in_key(pd):
-    corrupt(pd / "MistralSov.admx", r'key="Software\Policies\Mistral AI\Sovereign\AllowedRegions"',
-            r'key="HKEY_LOCAL_MACHINE\Software\Policies\Mistral AI\Sovereign\AllowedRegions"')
+    corrupt(
+        pd / "MistralSov.admx",
+        r'key="Software\Policies\Mistral AI\Sovereign\AllowedRegions"',
+        r'key="HKEY_LOCAL_MACHINE\Software\Policies\Mistral AI\Sovereign\AllowedRegions"',
+    )
     assert rules(lint(pd)) == {"hive"}
 
 
 def test_intune_blocked_path_warning(pd):
-    corrupt(pd / "MistralSov.admx", r'key="Software\Policies\Mistral AI\Sovereign\AllowedRegions"',
-            r'key="Software\Policies\Microsoft\Edge\URLAllowlist"')
+    corrupt(
+        pd / "MistralSov.admx",
+        r'key="Software\Policies\Mistral AI\Sovereign\AllowedRegions"',
+        r'key="Software\Policies\Microsoft\Edge\URLAllowlist"',
+    )
     diags = lint(pd)
     assert rules(diags) == set() and rules(diags, "warning") == {"intune-path"}
 
 
 def test_language_lacking_extra_strings_warning(pd):
-    corrupt(pd / "en-US/MistralSov.adml", '<string id="Cat_MistralAI">',
-            '<string id="Extra_Only_In_English">x</string><string id="Cat_MistralAI">')
+    corrupt(
+        pd / "en-US/MistralSov.adml",
+        '<string id="Cat_MistralAI">',
+        '<string id="Extra_Only_In_English">x</string><string id="Cat_MistralAI">',
+    )
     diags = lint(pd)
     assert rules(diags) == set()
     warned = [d for d in diags if d.field == "language"]
@@ -200,8 +227,11 @@ def test_missing_file_is_input_error(tmp_path):
 
 def test_foreign_namespace_forms_accepted(pd):
     # admxgen's namespace and Chromium's "no namespace" both validate after the rewrite
-    corrupt(pd / "MistralSov.admx", "http://schemas.microsoft.com/GroupPolicy/2006/07/PolicyDefinitions",
-            "http://www.microsoft.com/GroupPolicy/PolicyDefinitions")
+    corrupt(
+        pd / "MistralSov.admx",
+        "http://schemas.microsoft.com/GroupPolicy/2006/07/PolicyDefinitions",
+        "http://www.microsoft.com/GroupPolicy/PolicyDefinitions",
+    )
     assert lint(pd) == []
     corrupt(pd / "MistralSov.admx", ' xmlns="http://www.microsoft.com/GroupPolicy/PolicyDefinitions"', "")
     assert lint(pd) == []

@@ -55,8 +55,9 @@ def samba_parse(*files: Path) -> list[dict]:
         if os.environ.get("CI") == "true":
             pytest.fail("python3-samba is required in CI (apt-get install python3-samba)")
         pytest.skip("python3-samba not installed")
-    result = subprocess.run([SAMBA_PY, "-c", SAMBA_SCRIPT, *map(str, files)], capture_output=True,
-                            text=True, check=True)
+    result = subprocess.run(
+        [SAMBA_PY, "-c", SAMBA_SCRIPT, *map(str, files)], capture_output=True, text=True, check=True
+    )
     return json.loads(result.stdout)
 
 
@@ -133,8 +134,9 @@ def test_languages_option(policy, catalog):
 # --------------------------------------------------------------------------- ADMX / ADML
 
 
-@pytest.mark.parametrize("rel", ["MistralSov.admx", "en-US/MistralSov.adml", "fr-FR/MistralSov.adml",
-                                 "de-DE/MistralSov.adml"])
+@pytest.mark.parametrize(
+    "rel", ["MistralSov.admx", "en-US/MistralSov.adml", "fr-FR/MistralSov.adml", "de-DE/MistralSov.adml"]
+)
 def test_xml_files_validate_against_xsd(artifacts, schema, rel):
     data = artifacts[f"gpo/PolicyDefinitions/{rel}"]
     assert data.startswith(b'<?xml version="1.0" encoding="utf-8"?>\r\n')
@@ -156,8 +158,14 @@ def test_admx_shape(artifacts):
     sub = root.find("p:categories/p:category[@name='Cat_Sovereignty']/p:parentCategory", ns)
     assert sub.get("ref") == "Cat_MistralAI"
     policies = {p.get("name"): p for p in root.iterfind("p:policies/p:policy", ns)}
-    assert set(policies) == {"ApprovedEndpoints", "DefaultEndpoint", "AllowedRegions", "EnforceLocalOnly",
-                             "BlockPublicAI", "ApprovedModelHashes"}
+    assert set(policies) == {
+        "ApprovedEndpoints",
+        "DefaultEndpoint",
+        "AllowedRegions",
+        "EnforceLocalOnly",
+        "BlockPublicAI",
+        "ApprovedModelHashes",
+    }
     for p in policies.values():
         assert p.get("class") == "Machine"
         assert p.get("key") == r"Software\Policies\Mistral AI\Sovereign"
@@ -245,18 +253,30 @@ def expected_entries(policy, catalog, scope):
     lst(edge + r"\URLBlocklist", block)
     lst(edge + r"\URLAllowlist", allow)
     out.append((edge, "DnsOverHttpsMode", 1, "off"))
-    out += [(edge, n, 4, v) for n, v in [("HubsSidebarEnabled", 0), ("CopilotPageContext", 0),
-                                         ("EdgeEntraCopilotPageContext", 0),
-                                         ("GenAILocalFoundationalModelSettings", 1), ("BuiltInAIAPIsEnabled", 0)]]
+    out += [
+        (edge, n, 4, v)
+        for n, v in [
+            ("HubsSidebarEnabled", 0),
+            ("CopilotPageContext", 0),
+            ("EdgeEntraCopilotPageContext", 0),
+            ("GenAILocalFoundationalModelSettings", 1),
+            ("BuiltInAIAPIsEnabled", 0),
+        ]
+    ]
     chrome = r"Software\Policies\Google\Chrome"
     lst(chrome + r"\URLBlocklist", block)
     lst(chrome + r"\URLAllowlist", allow)
     out.append((chrome, "DnsOverHttpsMode", 1, "off"))
-    out += [(chrome, n, 4, v) for n, v in [("GenAiDefaultSettings", 2), ("GeminiSettings", 1),
-                                           ("GenAILocalFoundationalModelSettings", 1)]]
+    out += [
+        (chrome, n, 4, v)
+        for n, v in [("GenAiDefaultSettings", 2), ("GeminiSettings", 1), ("GenAILocalFoundationalModelSettings", 1)]
+    ]
     ff = r"Software\Policies\Mozilla\Firefox"
-    out += [(ff + r"\DNSOverHTTPS", "Enabled", 4, 0), (ff + r"\DNSOverHTTPS", "Locked", 4, 1),
-            (ff + r"\GenerativeAI", "Enabled", 4, 0)]
+    out += [
+        (ff + r"\DNSOverHTTPS", "Enabled", 4, 0),
+        (ff + r"\DNSOverHTTPS", "Locked", 4, 1),
+        (ff + r"\GenerativeAI", "Enabled", 4, 0),
+    ]
     ai = r"Software\Policies\Microsoft\Windows\WindowsAI"
     out += [(ai, "DisableAIDataAnalysis", 4, 1), (ai, "AllowRecallEnablement", 4, 0), (ai, "DisableClickToDo", 4, 1)]
     return out
@@ -281,8 +301,10 @@ def test_registry_pol_header_bytes(artifacts):
     for rel in ("gpo/Machine/Registry.pol", "gpo/User/Registry.pol"):
         assert artifacts[rel][:8] == b"PReg\x01\x00\x00\x00"
     # key and value names are NUL-terminated UTF-16LE
-    assert "[Software\\Policies\\Mistral AI\\Sovereign\x00;DefaultEndpoint\x00;".encode("utf-16-le") in \
-        artifacts["gpo/Machine/Registry.pol"]
+    assert (
+        "[Software\\Policies\\Mistral AI\\Sovereign\x00;DefaultEndpoint\x00;".encode("utf-16-le")
+        in artifacts["gpo/Machine/Registry.pol"]
+    )
 
 
 def test_local_only_allows_only_loopback(policy, catalog, tmp_path):
@@ -367,12 +389,15 @@ def test_reg_file_matches_settings(artifacts, policy, catalog):
             expected.append((f"{hive}\\{s.key}", s.name, s.data))
     assert events == expected
     assert ("-HKEY_LOCAL_MACHINE\\Software\\Policies\\Microsoft\\Edge\\URLBlocklist", None, None) in events
-    assert ("HKEY_CURRENT_USER\\Software\\Policies\\Microsoft\\Windows\\WindowsCopilot",
-            "TurnOffWindowsCopilot", 1) in events
+    assert (
+        "HKEY_CURRENT_USER\\Software\\Policies\\Microsoft\\Windows\\WindowsCopilot",
+        "TurnOffWindowsCopilot",
+        1,
+    ) in events
 
 
 def test_reg_escaping_only_backslash_and_quote():
-    assert wr.reg_escape('a\\b"c\'d\u00e9') == 'a\\\\b\\"c\'d\u00e9'
+    assert wr.reg_escape("a\\b\"c'd\u00e9") == "a\\\\b\\\"c'd\u00e9"
 
 
 def test_readme(artifacts):

@@ -40,23 +40,23 @@ def parse_pol(data: bytes) -> list[tuple[str, str, int, object]]:
 
     def text_until_nul(i: int) -> tuple[str, int]:
         j = i
-        while data[j:j + 2] != b"\x00\x00":
+        while data[j : j + 2] != b"\x00\x00":
             j += 2
         return data[i:j].decode("utf-16-le"), j + 2
 
     while i < len(data):
-        assert data[i:i + 2] == "[".encode("utf-16-le")
+        assert data[i : i + 2] == "[".encode("utf-16-le")
         key, i = text_until_nul(i + 2)
-        assert data[i:i + 2] == b";\x00"
+        assert data[i : i + 2] == b";\x00"
         name, i = text_until_nul(i + 2)
-        assert data[i:i + 2] == b";\x00"
+        assert data[i : i + 2] == b";\x00"
         (type_,) = struct.unpack_from("<I", data, i + 2)
-        assert data[i + 6:i + 8] == b";\x00"
+        assert data[i + 6 : i + 8] == b";\x00"
         (size,) = struct.unpack_from("<I", data, i + 8)
-        assert data[i + 12:i + 14] == b";\x00"
-        raw = data[i + 14:i + 14 + size]
+        assert data[i + 12 : i + 14] == b";\x00"
+        raw = data[i + 14 : i + 14 + size]
         i += 14 + size
-        assert data[i:i + 2] == b"]\x00"
+        assert data[i : i + 2] == b"]\x00"
         i += 2
         if type_ == 4:
             value: object = struct.unpack("<I", raw)[0]
@@ -79,8 +79,9 @@ def parse_reg_values(data: bytes) -> list[tuple[str, str]]:
 
 def ps_unliteral(expr: str) -> str:
     """Evaluate what ps_string emits, as PowerShell would."""
-    m = re.fullmatch(r"\(\[Text\.Encoding\]::UTF8\.GetString\(\[Convert\]::FromBase64String\('([A-Za-z0-9+/=]*)'\)\)\)",
-                     expr)
+    m = re.fullmatch(
+        r"\(\[Text\.Encoding\]::UTF8\.GetString\(\[Convert\]::FromBase64String\('([A-Za-z0-9+/=]*)'\)\)\)", expr
+    )
     if m:
         return base64.b64decode(m.group(1)).decode("utf-8")
     assert expr[0] == "'" and expr[-1] == "'"
@@ -112,8 +113,9 @@ def catalog():
     return load_catalog()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                    HealthCheck.too_slow])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(org=HOSTILE, url=HOSTILE, domain=HOSTILE)
 def test_hostile_strings_round_trip(catalog, org, url, domain):
     p = make_policy(org, url, domain)
@@ -145,9 +147,12 @@ def test_hostile_strings_round_trip(catalog, org, url, domain):
     data = etree.fromstring(f"<r>{payloads['DefaultEndpoint']}</r>".encode()).find("data")
     assert data.get("value") == url
     edge = json.loads(arts["intune/settings-catalog-edge.json"])
-    listed = [v["value"] for s in edge["settings"]
-              for c in s["settingInstance"]["choiceSettingValue"]["children"]
-              for v in c["simpleSettingCollectionValue"]]
+    listed = [
+        v["value"]
+        for s in edge["settings"]
+        for c in s["settingInstance"]["choiceSettingValue"]["children"]
+        for v in c["simpleSettingCollectionValue"]
+    ]
     assert domain in listed
 
     # PowerShell literals
@@ -163,17 +168,26 @@ def test_ps_string_round_trip(text):
 
 def test_hostile_registry_pol_accepted_by_samba(catalog, tmp_path):
     """The strict reference parser agrees on a fixed set of hostile strings."""
-    if not Path(SAMBA_PY).exists() or subprocess.run(
-            [SAMBA_PY, "-c", "import samba.dcerpc.preg"], capture_output=True, check=False).returncode:
+    if (
+        not Path(SAMBA_PY).exists()
+        or subprocess.run([SAMBA_PY, "-c", "import samba.dcerpc.preg"], capture_output=True, check=False).returncode
+    ):
         pytest.skip("python3-samba not installed")
     hostile = ['a"b\\c]d;e[f', "<x>&amp;</x>", "\u4e2d\u6587\U0001f600", "'" * 50, "]" * 300, "x" * 2000]
     for i, text in enumerate(hostile):
         p = make_policy("Org", text, text)
         pol = tmp_path / f"{i}.pol"
-        pol.write_bytes(next(a.data for a in gpo.EXPORTER.render(p, catalog, ExportOptions(languages=()))
-                             if a.path == "gpo/Machine/Registry.pol"))
-        script = ("import sys; from samba.dcerpc import preg; from samba.ndr import ndr_unpack, ndr_pack;"
-                  "d=open(sys.argv[1],'rb').read(); f=ndr_unpack(preg.file,d); assert ndr_pack(f)==d;"
-                  "sys.stdout.buffer.write('\\n'.join(e.data for e in f.entries if e.type==1).encode('utf-8','surrogatepass'))")
+        pol.write_bytes(
+            next(
+                a.data
+                for a in gpo.EXPORTER.render(p, catalog, ExportOptions(languages=()))
+                if a.path == "gpo/Machine/Registry.pol"
+            )
+        )
+        script = (
+            "import sys; from samba.dcerpc import preg; from samba.ndr import ndr_unpack, ndr_pack;"
+            "d=open(sys.argv[1],'rb').read(); f=ndr_unpack(preg.file,d); assert ndr_pack(f)==d;"
+            "sys.stdout.buffer.write('\\n'.join(e.data for e in f.entries if e.type==1).encode('utf-8','surrogatepass'))"
+        )
         out = subprocess.run([SAMBA_PY, "-c", script, str(pol)], capture_output=True, check=True).stdout
         assert text in out.decode("utf-8").split("\n") or "\n" in text

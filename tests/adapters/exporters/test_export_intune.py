@@ -50,18 +50,24 @@ def profile(artifacts):
 def test_registered_and_files(artifacts):
     assert EXPORTERS["intune"] == "mistral_sov.adapters.exporters.intune:EXPORTER"
     assert sorted(artifacts) == sorted(
-        ["intune/admx-ingestion.json", "intune/settings-catalog-edge.json",
-         "intune/settings-catalog-windows-ai.json", "intune/detect.ps1", "intune/remediate.ps1"]
+        [
+            "intune/admx-ingestion.json",
+            "intune/settings-catalog-edge.json",
+            "intune/settings-catalog-windows-ai.json",
+            "intune/detect.ps1",
+            "intune/remediate.ps1",
+        ]
     )
 
 
 def test_ingestion_payload_is_the_exported_admx(profile, policy, catalog):
-    admx = next(a.data for a in gpo.EXPORTER.render(policy, catalog, ExportOptions())
-                if a.path.endswith(".admx"))
+    admx = next(a.data for a in gpo.EXPORTER.render(policy, catalog, ExportOptions()) if a.path.endswith(".admx"))
     assert profile["@odata.type"] == "#microsoft.graph.windows10CustomConfiguration"
     ingest = profile["omaSettings"][0]
     assert ingest["@odata.type"] == "#microsoft.graph.omaSettingString"
-    assert ingest["omaUri"] == "./Device/Vendor/MSFT/Policy/ConfigOperations/ADMXInstall/MistralSov/Policy/MistralSovAdmx"
+    assert (
+        ingest["omaUri"] == "./Device/Vendor/MSFT/Policy/ConfigOperations/ADMXInstall/MistralSov/Policy/MistralSovAdmx"
+    )
     assert ingest["value"].encode("utf-8") == admx
 
 
@@ -85,8 +91,11 @@ def test_every_setting_uri_and_payload_resolves_in_the_admx(profile):
         # payload: XML fragment whose data ids exist in that policy's elements
         fragment = etree.fromstring(f"<r>{s['value']}</r>".encode())
         assert fragment[0].tag in ("enabled", "disabled")
-        ids = {e.get("id") for e in policies[name].iter() if e.getparent() is not None
-               and e.getparent().tag == f"{PD}elements"}
+        ids = {
+            e.get("id")
+            for e in policies[name].iter()
+            if e.getparent() is not None and e.getparent().tag == f"{PD}elements"
+        }
         datas = fragment.findall("data")
         assert len(datas) <= 1  # one <data> per element; lists are ONE <data>
         for d in datas:
@@ -106,11 +115,16 @@ def test_list_payloads_use_f000_pairs(profile, policy):
     regions = etree.fromstring(f"<r>{_payload(profile, 'AllowedRegions')}</r>".encode()).find("data").get("value")
     assert regions.split("\uf000") == ["1", "azure:germanywestcentral", "2", "azure:francecentral"]
     models = etree.fromstring(f"<r>{_payload(profile, 'ApprovedModelHashes')}</r>".encode()).find("data")
-    assert models.get("value").split("\uf000") == [policy.local_inference.models[0].name,
-                                                   policy.local_inference.models[0].sha256]
+    assert models.get("value").split("\uf000") == [
+        policy.local_inference.models[0].name,
+        policy.local_inference.models[0].sha256,
+    ]
     assert _payload(profile, "EnforceLocalOnly") == "<disabled/>"
     assert _payload(profile, "BlockPublicAI") == "<enabled/>"
-    assert _payload(profile, "DefaultEndpoint") == '<enabled/><data id="DefaultEndpointUrl" value="https://api.mistral.ai"/>'
+    assert (
+        _payload(profile, "DefaultEndpoint")
+        == '<enabled/><data id="DefaultEndpointUrl" value="https://api.mistral.ai"/>'
+    )
 
 
 def test_empty_list_is_disabled_and_separator_in_data_rejected(policy):
@@ -147,7 +161,8 @@ def _instances(body):
 def test_settings_catalog_uses_only_shipped_ids(artifacts):
     table = yaml.safe_load(shipped("intune/settings-catalog-ids.yaml").read_text(encoding="utf-8"))
     known = {e["id"] for group in table.values() for e in group} | {
-        e["child"] for group in table.values() for e in group if "child" in e}
+        e["child"] for group in table.values() for e in group if "child" in e
+    }
     for entry in (e for group in table.values() for e in group):
         assert entry["source"], entry  # every ID carries its source
     for rel in ("intune/settings-catalog-edge.json", "intune/settings-catalog-windows-ai.json"):
@@ -169,7 +184,8 @@ def test_edge_catalog_lists_match_registry(artifacts, policy, catalog):
     for inst in _instances(body):
         for child in inst["choiceSettingValue"]["children"]:
             found[inst["settingDefinitionId"].rsplit("_", 1)[-1]] = [
-                v["value"] for v in child["simpleSettingCollectionValue"]]
+                v["value"] for v in child["simpleSettingCollectionValue"]
+            ]
         if not inst["choiceSettingValue"]["children"]:
             found[inst["settingDefinitionId"].rsplit("_", 1)[-1]] = inst["choiceSettingValue"]["value"][-1]
     assert found["urlblocklist"] == block
@@ -181,9 +197,11 @@ def test_windows_ai_catalog(artifacts):
     body = json.loads(artifacts["intune/settings-catalog-windows-ai.json"])
     values = {i["settingDefinitionId"]: i["choiceSettingValue"]["value"] for i in _instances(body)}
     p = "device_vendor_msft_policy_config_windowsai_"
-    assert values == {p + "disableaidataanalysis": p + "disableaidataanalysis_1",
-                      p + "allowrecallenablement": p + "allowrecallenablement_0",
-                      p + "disableclicktodo": p + "disableclicktodo_1"}
+    assert values == {
+        p + "disableaidataanalysis": p + "disableaidataanalysis_1",
+        p + "allowrecallenablement": p + "allowrecallenablement_0",
+        p + "disableclicktodo": p + "disableclicktodo_1",
+    }
 
 
 def test_optional_files_follow_policy(policy, catalog):

@@ -38,8 +38,9 @@ def test_geo_maxmind_layouts_detected():
     assert country.locate("10.0.0.1") is None
 
 
-@pytest.mark.parametrize("name", ["MaxMind-DB-test-broken-pointers-24.mmdb",
-                                  "MaxMind-DB-test-broken-search-tree-24.mmdb"])
+@pytest.mark.parametrize(
+    "name", ["MaxMind-DB-test-broken-pointers-24.mmdb", "MaxMind-DB-test-broken-search-tree-24.mmdb"]
+)
 def test_geo_broken_mmdb_is_input_error(name):
     with pytest.raises(InputError) as err:
         MmdbDatabase(shared_path(f"fixtures/mmdb/{name}"))
@@ -81,13 +82,19 @@ def test_geo_iptocc_is_registration_and_skips_private():
 
 
 def test_geo_geofeed_parse_and_errors(tmp_path):
-    feed = Geofeed.parse("# c\n\n192.0.2.0/24,DE,DE-HE,Frankfurt,\n2001:db8::/32,FR,,,\n192.0.2.128/25,NL,,,\n",
-                         "f.csv")
+    feed = Geofeed.parse(
+        "# c\n\n192.0.2.0/24,DE,DE-HE,Frankfurt,\n2001:db8::/32,FR,,,\n192.0.2.128/25,NL,,,\n", "f.csv"
+    )
     assert feed.locate("192.0.2.1").country == "DE"
     assert feed.locate("192.0.2.200").country == "NL"  # the longer prefix wins
     assert feed.locate("2001:db8::5").country == "FR" and feed.locate("8.8.8.8") is None
-    for bad, line in [("192.0.2.0/24,DE\nnot-a-prefix,DE\n", 2), ("192.0.2.1/24,DE\n", 1),
-                      ("192.0.2.0/24,Germany\n", 1), ("192.0.2.0/24,DE,FR-75\n", 1), ("x\n", 1)]:
+    for bad, line in [
+        ("192.0.2.0/24,DE\nnot-a-prefix,DE\n", 2),
+        ("192.0.2.1/24,DE\n", 1),
+        ("192.0.2.0/24,Germany\n", 1),
+        ("192.0.2.0/24,DE,FR-75\n", 1),
+        ("x\n", 1),
+    ]:
         with pytest.raises(InputError) as err:
             Geofeed.parse(bad, "feed.csv")
         assert err.value.location.line == line, bad
@@ -114,8 +121,12 @@ def test_geo_ranges_real_files_and_lookup():
     assert parsed["aws"].provenance["createDate"].startswith("2025-07-24")
     idx = ranges.RangeIndex(list(parsed.values()))
     m = idx.lookup("20.52.0.1")
-    assert (m.region, m.raw_region, m.country, m.implied_asns) == ("azure:germanywestcentral", "germanywc", "DE",
-                                                                   (8075,))
+    assert (m.region, m.raw_region, m.country, m.implied_asns) == (
+        "azure:germanywestcentral",
+        "germanywc",
+        "DE",
+        (8075,),
+    )
     assert idx.lookup("34.89.128.1").region == "gcp:europe-west3"
     fr = next(p for p, e in parsed["azure"].prefixes if e.raw_region == "centralfrance")
     assert idx.lookup(fr.split("/")[0]).region == "azure:francecentral"
@@ -154,13 +165,18 @@ def test_geo_ranges_store_tamper_and_update_from_local_server(tmp_path):
     thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
     try:
-        results = ranges.update(tmp_path, urls={"aws": f"{url}/aws-ip-ranges.json",
-                                                "gcp": f"{url}/google-cloud-ip-ranges.json",
-                                                "oci": f"{url}/oracle-cloud-ip-ranges.json",
-                                                "cloudflare-v4": f"{url}/cloudflare-v4-ip-ranges.txt",
-                                                "cloudflare-v6": f"{url}/cloudflare-v6-ip-ranges.txt",
-                                                "fastly": f"{url}/fastly-ip-ranges.json"},
-                                azure_url=f"{url}/microsoft-azure-ip-ranges.json")
+        results = ranges.update(
+            tmp_path,
+            urls={
+                "aws": f"{url}/aws-ip-ranges.json",
+                "gcp": f"{url}/google-cloud-ip-ranges.json",
+                "oci": f"{url}/oracle-cloud-ip-ranges.json",
+                "cloudflare-v4": f"{url}/cloudflare-v4-ip-ranges.txt",
+                "cloudflare-v6": f"{url}/cloudflare-v6-ip-ranges.txt",
+                "fastly": f"{url}/fastly-ip-ranges.json",
+            },
+            azure_url=f"{url}/microsoft-azure-ip-ranges.json",
+        )
         assert all(r.ok for r in results), results
         bad = ranges.update(tmp_path, only=("aws",), urls={"aws": f"{url}/missing.json"})
         assert not bad[0].ok and "404" in bad[0].message
@@ -183,7 +199,17 @@ def test_geo_ranges_azure_page_link():
 def test_geo_operator_table_is_sourced():
     table = OperatorTable.load()
     assert len(table) >= 40
-    for asn, cc in [(8075, "US"), (16509, "US"), (13335, "US"), (3356, "US"), (16276, "FR"), (24940, "DE"),
-                    (3320, "DE"), (1299, "SE"), (3303, "CH"), (1273, "GB")]:
+    for asn, cc in [
+        (8075, "US"),
+        (16509, "US"),
+        (13335, "US"),
+        (3356, "US"),
+        (16276, "FR"),
+        (24940, "DE"),
+        (3320, "DE"),
+        (1299, "SE"),
+        (3303, "CH"),
+        (1273, "GB"),
+    ]:
         assert table.operator(asn).jurisdiction == cc
     assert all(op.source_url.startswith("https://") for op in table.all())

@@ -19,8 +19,14 @@ from mistral_sov.errors import ExitStatus, InputError, MissingBackendError
 
 
 def test_command_line_is_pinned() -> None:
-    args = build_server_args(Path("/opt/llama-server"), Path("/m/x.gguf"), port=41234, n_ctx=1024, n_threads=2,
-                             extra=["--temp", "0.1", "--batch-size=256"])
+    args = build_server_args(
+        Path("/opt/llama-server"),
+        Path("/m/x.gguf"),
+        port=41234,
+        n_ctx=1024,
+        n_threads=2,
+        extra=["--temp", "0.1", "--batch-size=256"],
+    )
     assert args[0] == "/opt/llama-server"
     joined = " ".join(args)
     assert "--host 127.0.0.1" in joined and "--port 41234" in joined
@@ -32,9 +38,28 @@ def test_command_line_is_pinned() -> None:
 
 @pytest.mark.parametrize(
     "flag",
-    ["--tools", "--agent", "--mcp-servers-file", "--mcp-config=x", "-hf", "--hf-repo", "--model-url", "-mu",
-     "-dr", "--docker-repo", "--log-prompts-dir", "--log-prompts-dir=/tmp/p", "--webui", "--path", "--gpt-oss-20b-default",
-     "--override-kv", "--models-dir", "--rpc", "--cors", "--ssl-key-file"],
+    [
+        "--tools",
+        "--agent",
+        "--mcp-servers-file",
+        "--mcp-config=x",
+        "-hf",
+        "--hf-repo",
+        "--model-url",
+        "-mu",
+        "-dr",
+        "--docker-repo",
+        "--log-prompts-dir",
+        "--log-prompts-dir=/tmp/p",
+        "--webui",
+        "--path",
+        "--gpt-oss-20b-default",
+        "--override-kv",
+        "--models-dir",
+        "--rpc",
+        "--cors",
+        "--ssl-key-file",
+    ],
 )
 def test_dangerous_flags_refused(flag: str) -> None:
     with pytest.raises(InputError, match="refused") as info:

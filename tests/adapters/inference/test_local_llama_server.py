@@ -23,9 +23,11 @@ KEY = "key-llama-server-0123456789"
 
 
 def _binary() -> Path:
-    candidates = [os.environ.get("MISTRAL_SOV_LLAMA_SERVER", ""),
-                  str(Path.home() / ".cache" / "mistral-sov" / "bin" / "llama-server"),
-                  shutil.which("llama-server") or ""]
+    candidates = [
+        os.environ.get("MISTRAL_SOV_LLAMA_SERVER", ""),
+        str(Path.home() / ".cache" / "mistral-sov" / "bin" / "llama-server"),
+        shutil.which("llama-server") or "",
+    ]
     for candidate in candidates:
         if candidate and Path(candidate).is_file():
             return Path(candidate)
@@ -39,8 +41,15 @@ def _binary() -> Path:
 def served(smol_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LlamaServerBackend, str]]:
     backend = LlamaServerBackend(_binary(), smol_gguf, n_ctx=1024)
     audit = tmp_path_factory.mktemp("audit") / "audit.jsonl"
-    settings = ServerSettings(model_id="smollm2", model_sha256=SHA, model_license="apache-2.0",
-                              audit_log=audit, n_ctx=1024, api_keys=[KEY], max_tokens=16)
+    settings = ServerSettings(
+        model_id="smollm2",
+        model_sha256=SHA,
+        model_license="apache-2.0",
+        audit_log=audit,
+        n_ctx=1024,
+        api_keys=[KEY],
+        max_tokens=16,
+    )
     server = LocalServer(backend, settings)
     thread = ServerThread(server.app())
     thread.__enter__()
@@ -72,9 +81,11 @@ def test_openai_client_through_llama_server(served) -> None:
     )
     assert reply.choices[0].message.content
     assert reply.usage is not None and reply.usage.completion_tokens > 0
-    chunks = list(client.chat.completions.create(
-        model="smollm2", messages=[{"role": "user", "content": "Count to three."}], max_tokens=8, stream=True
-    ))
+    chunks = list(
+        client.chat.completions.create(
+            model="smollm2", messages=[{"role": "user", "content": "Count to three."}], max_tokens=8, stream=True
+        )
+    )
     text = "".join((c.choices[0].delta.content or "") for c in chunks if c.choices)
     assert text.strip()
     # many requests: the subprocess's log output must never fill a pipe and stall it

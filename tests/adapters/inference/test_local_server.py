@@ -35,8 +35,9 @@ def backend(smol_gguf: Path) -> Iterator[LlamaCppBackend]:
 
 
 def _serve(backend: LlamaCppBackend, audit: Path, **kw) -> tuple[LocalServer, ServerThread]:
-    settings = ServerSettings(model_id="smollm2", model_sha256=SHA, model_license="apache-2.0",
-                              audit_log=audit, n_ctx=1024, **kw)
+    settings = ServerSettings(
+        model_id="smollm2", model_sha256=SHA, model_license="apache-2.0", audit_log=audit, n_ctx=1024, **kw
+    )
     server = LocalServer(backend, settings)
     thread = ServerThread(server.app())
     thread.__enter__()
@@ -46,8 +47,9 @@ def _serve(backend: LlamaCppBackend, audit: Path, **kw) -> tuple[LocalServer, Se
 @pytest.fixture(scope="module")
 def main(backend: LlamaCppBackend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalServer, str, Path]]:
     audit = tmp_path_factory.mktemp("audit") / "audit.jsonl"
-    server, thread = _serve(backend, audit, api_keys=[KEY_A, KEY_B], max_tokens=16,
-                            rate_limit_per_minute=10_000, daily_quota=10_000)
+    server, thread = _serve(
+        backend, audit, api_keys=[KEY_A, KEY_B], max_tokens=16, rate_limit_per_minute=10_000, daily_quota=10_000
+    )
     yield server, thread.url, audit
     thread.__exit__()
     server.executor.shutdown()
@@ -60,8 +62,11 @@ def client(url: str, key: str = KEY_A) -> openai.OpenAI:
 def test_chat_completion_with_openai_client(main) -> None:
     _server, url, _audit = main
     reply = client(url).chat.completions.create(
-        model="smollm2", messages=[{"role": "user", "content": "What is the capital of France?"}],
-        max_tokens=500, temperature=0)
+        model="smollm2",
+        messages=[{"role": "user", "content": "What is the capital of France?"}],
+        max_tokens=500,
+        temperature=0,
+    )
     assert reply.model == "smollm2"
     assert reply.choices[0].message.role == "assistant" and reply.choices[0].message.content.strip()
     assert reply.usage.completion_tokens <= 16, "max_tokens is capped by the policy"
@@ -71,8 +76,13 @@ def test_chat_completion_with_openai_client(main) -> None:
 def test_streamed_chat_and_completion(main) -> None:
     _, url, _ = main
     c = client(url)
-    stream = c.chat.completions.create(model="smollm2", messages=[{"role": "user", "content": "Say hello"}],
-                                       max_tokens=12, stream=True, stream_options={"include_usage": True})
+    stream = c.chat.completions.create(
+        model="smollm2",
+        messages=[{"role": "user", "content": "Say hello"}],
+        max_tokens=12,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
     pieces, usage = [], None
     for chunk in stream:
         if chunk.choices and chunk.choices[0].delta.content:
@@ -81,8 +91,10 @@ def test_streamed_chat_and_completion(main) -> None:
             usage = chunk.usage
     assert len(pieces) >= 2 and "".join(pieces).strip()
     assert usage is not None and usage.completion_tokens == len(pieces)
-    text = "".join(ch.choices[0].text for ch in c.completions.create(
-        model="smollm2", prompt="The capital of Germany is", max_tokens=8, stream=True))
+    text = "".join(
+        ch.choices[0].text
+        for ch in c.completions.create(model="smollm2", prompt="The capital of Germany is", max_tokens=8, stream=True)
+    )
     assert text.strip()
     plain = c.completions.create(model="smollm2", prompt="One, two, three,", max_tokens=6, temperature=0)
     assert plain.choices[0].text and plain.usage.completion_tokens <= 6
@@ -109,7 +121,8 @@ def test_wrong_or_missing_key_is_401(main) -> None:
     _, url, _ = main
     with pytest.raises(openai.AuthenticationError):
         client(url, "wrong-key-0123456789abcdef").chat.completions.create(
-            model="smollm2", messages=[{"role": "user", "content": "hi"}], max_tokens=2)
+            model="smollm2", messages=[{"role": "user", "content": "hi"}], max_tokens=2
+        )
     r = httpx.post(url + "/v1/chat/completions", json={"messages": [{"role": "user", "content": "hi"}]})
     assert r.status_code == 401 and r.json()["error"]["type"] == "authentication_error"
     r = httpx.post(url + "/v1/completions", json={"prompt": "x"}, headers={"X-Api-Key": KEY_B})
@@ -122,28 +135,35 @@ def test_oversized_body_is_413_and_bad_requests_are_400(main) -> None:
     big = {"model": "smollm2", "messages": [{"role": "user", "content": "x" * (2 << 20)}]}
     r = httpx.post(url + "/v1/chat/completions", json=big, headers=auth)
     assert r.status_code == 413
+
     # a chunked body without Content-Length is bounded too
     def gen():
         for _ in range(40):
             yield b"x" * 65536
+
     r = httpx.post(url + "/v1/chat/completions", content=gen(), headers=auth)
     assert r.status_code == 413
     assert httpx.post(url + "/v1/chat/completions", content=b"{not json", headers=auth).status_code == 400
     r = httpx.post(url + "/v1/chat/completions", json={"messages": [], "model": "smollm2"}, headers=auth)
     assert r.status_code == 400
-    r = httpx.post(url + "/v1/chat/completions", json={"messages": [{"role": "user", "content": "x"}],
-                                                       "tools": []}, headers=auth)
+    r = httpx.post(
+        url + "/v1/chat/completions", json={"messages": [{"role": "user", "content": "x"}], "tools": []}, headers=auth
+    )
     assert r.status_code == 400 and "tools" in r.json()["error"]["message"]
-    r = httpx.post(url + "/v1/chat/completions", json={"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]},
-                   headers=auth)
+    r = httpx.post(
+        url + "/v1/chat/completions",
+        json={"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]},
+        headers=auth,
+    )
     assert r.status_code == 404
 
 
 def test_audit_log_has_no_prompt_text_and_no_key(main) -> None:
     _, url, audit = main
     secret_prompt = "my patient Jean Dupont has diabetes"
-    client(url, KEY_B).chat.completions.create(model="smollm2", messages=[{"role": "user", "content": secret_prompt}],
-                                               max_tokens=3)
+    client(url, KEY_B).chat.completions.create(
+        model="smollm2", messages=[{"role": "user", "content": secret_prompt}], max_tokens=3
+    )
     text = audit.read_text(encoding="utf-8")
     assert "Jean Dupont" not in text and KEY_A not in text and KEY_B not in text
     records = [json.loads(line) for line in text.splitlines()]
@@ -155,8 +175,15 @@ def test_audit_log_has_no_prompt_text_and_no_key(main) -> None:
 
 
 def test_quota_and_rate_limit_are_429_with_retry_after(backend, tmp_path: Path) -> None:
-    server, thread = _serve(backend, tmp_path / "a.jsonl", api_keys=[KEY_A, KEY_B], max_tokens=2, daily_quota=2,
-                            rate_limit_per_minute=100, log_prompts=True)
+    server, thread = _serve(
+        backend,
+        tmp_path / "a.jsonl",
+        api_keys=[KEY_A, KEY_B],
+        max_tokens=2,
+        daily_quota=2,
+        rate_limit_per_minute=100,
+        log_prompts=True,
+    )
     try:
         c = client(thread.url)
         for _ in range(2):
@@ -198,7 +225,8 @@ def test_load_20_clients_x_5_requests_none_dropped(main, capsys) -> None:
             t0 = time.perf_counter()
             try:
                 r = c.chat.completions.create(
-                    model="smollm2", messages=[{"role": "user", "content": f"Count to {i + j}"}], max_tokens=8)
+                    model="smollm2", messages=[{"role": "user", "content": f"Count to {i + j}"}], max_tokens=8
+                )
                 assert r.choices[0].message.content is not None and r.usage.completion_tokens >= 1
             except BaseException as exc:
                 with lock:
@@ -218,7 +246,9 @@ def test_load_20_clients_x_5_requests_none_dropped(main, capsys) -> None:
     assert len(latencies) == 100
     q = statistics.quantiles(latencies, n=100)
     with capsys.disabled():
-        print(f"\nload test: 100/100 ok in {wall:.1f} s; latency p50 {q[49]:.2f} s, p90 {q[89]:.2f} s, "
-              f"p99 {q[98]:.2f} s, max {max(latencies):.2f} s, min {min(latencies):.2f} s")
+        print(
+            f"\nload test: 100/100 ok in {wall:.1f} s; latency p50 {q[49]:.2f} s, p90 {q[89]:.2f} s, "
+            f"p99 {q[98]:.2f} s, max {max(latencies):.2f} s, min {min(latencies):.2f} s"
+        )
     metrics = httpx.get(url + "/metrics", headers={"Authorization": f"Bearer {KEY_A}"}).text
     assert "mistral_sov_local_queue_depth 0" in metrics and "mistral_sov_local_requests_processing 0" in metrics
