@@ -491,13 +491,13 @@ class LocalServer:
             with self.metrics.lock:
                 self.metrics.processing -= 1
 
-    async def _sse(
+    async def _sse(  # noqa: PLR0917
         self,
         chat: bool,
         params: dict[str, Any],
         ident: str,
         endpoint: str,
-        started: float,  # noqa: PLR0917
+        started: float,
         include_usage: bool,
     ) -> Any:
         loop = asyncio.get_running_loop()
