@@ -16,6 +16,7 @@ EXPORTERS: dict[str, str] = {
     "intune": "mistral_sov.adapters.exporters.intune:EXPORTER",
     "browsers": "mistral_sov.adapters.exporters.browsers:EXPORTER",
     "network": "mistral_sov.adapters.exporters.network:EXPORTER",
+    "fleet": "mistral_sov.adapters.exporters.fleet:EXPORTER",
 }
 
 

@@ -1,0 +1,320 @@
+"""The fleet collector's output format (``mistral-sov-collector/1``): one compact JSON line.
+
+The Windows collector (``templates/intune/residency-collector.ps1``) prints this line last, so
+that Intune keeps it: the portal and Graph keep only the **last line** of a detection script's
+output, cut to its **last 2,048 characters**. This module is the one home of the format: the
+JSON Schema (``templates/intune/residency-collector.schema.json``), the exporter (which injects
+the patterns below into the script) and the ingestion all follow it.
+
+Record (keys are short on purpose; every key but ``k v sv d t e`` is optional)::
+
+    {"k":"msov-rc","v":1,"sv":"1.0.0","d":"PC-0042","t":"2026-12-03T15:04:05Z",
+     "s":{"ad":"FRA-HQ","gw":"10.1.0.1","eg":"203.0.113.7"},
+     "e":[{"n":"mistral-api","h":"api.mistral.ai","p":443,"c":["edge.example.net"],
+           "a":["51.159.1.2"],"ta":"51.159.1.2","m":"icmp",
+           "r":"10.1.0.1@0,0,1|*|62.1.2.3@5,4,6|51.159.1.2@9,9,9","ok":1,"tcp":12}],
+     "x":["rtt-min"]}
+
+``r`` is the path: hops in TTL order separated by ``|``; a hop is ``ADDRESS@RTT,RTT,RTT``
+(integer milliseconds as ``tracert`` prints them, ``0`` for ``<1 ms``, ``*`` for a lost probe),
+``*`` for a hop that answered no probe, and ``*N`` for N silent hops in a row. ``l`` counts
+leading private hops dropped by the ``lan`` step. ``tcp`` is the TCP connect time to ``p`` in
+ms (``-1``: refused or timed out). ``err`` says why an endpoint has no path (DNS failure…).
+
+Abbreviation (``x``): when the line is longer than ``BUDGET`` characters the collector applies
+these steps in order, each recorded in ``x``, until it fits:
+
+``rtt-min``  keep only the lowest RTT of each hop (the one physics uses)
+``cname``    drop the CNAME chains (``c``)
+``lan``      drop the leading private hops (never judged: your own network), count in ``l``
+``addrs``    keep only the traced address in ``a``
+``path:N``   drop the path of endpoint N (from the last one backwards): judged INCONCLUSIVE
+``ep:N``     drop endpoint N entirely (last resort): judged INCONCLUSIVE
+Pure module: no I/O.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+MARKER = "msov-rc"
+SCHEMA_VERSION = 1
+SCRIPT_VERSION = "1.0.0"
+SCHEMA_ID = "https://mistral-sov.eu/schemas/residency-collector-1.json"
+INTUNE_LIMIT = 2048  # characters Intune keeps of the last output line
+BUDGET = 2000  # what the collector allows itself (margin for a CR/LF and host-added text)
+STEPS = ("rtt-min", "cname", "lan", "addrs")
+
+# tracert output, any display language: a hop line starts with the TTL, then three RTT cells
+# ("12 ms", "<1 ms", "*"), then the address (or a localised "Request timed out." text).
+# The patterns are written in the common subset of .NET and Python regular expressions: the
+# exporter injects them into the PowerShell collector verbatim.
+HOP_LINE_PATTERN = r"^\s*(\d{1,3})\s+(.*)$"
+RTT_PATTERN = r"(<?\s*\d+)\s*ms|\*"
+IPV4_PATTERN = r"(?:\d{1,3}\.){3}\d{1,3}"
+IPV6_PATTERN = r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:%\d+)?"
+ADDRESS_PATTERN = r"(" + IPV4_PATTERN + r"|" + IPV6_PATTERN + r")"
+
+_HOP_LINE = re.compile(HOP_LINE_PATTERN)
+_RTT = re.compile(RTT_PATTERN)
+_ADDRESS = re.compile(ADDRESS_PATTERN)
+
+
+@dataclass
+class ParsedHop:
+    """One hop as a Windows tool printed it: ``rtts`` are ms (``None`` = ``*``; 0 = ``<1 ms``)."""
+
+    ttl: int
+    address: str | None
+    rtts: list[int | None] = field(default_factory=list)
+
+
+def _clean_address(text: str) -> str | None:
+    text = text.split("%", maxsplit=1)[0]
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
+
+
+def parse_hop_line(line: str) -> ParsedHop | None:
+    """A ``tracert`` hop line (any language), or None for headers, footers and blank lines."""
+    m = _HOP_LINE.match(line)
+    if m is None:
+        return None
+    ttl = int(m.group(1))
+    rest = m.group(2)
+    rtts: list[int | None] = []
+    consumed = 0
+    for tok in _RTT.finditer(rest):
+        # RTT cells come first; stop at the first gap that is not whitespace
+        if rest[consumed : tok.start()].strip():
+            break
+        if tok.group(0) == "*":
+            rtts.append(None)
+        else:
+            value = tok.group(1).replace(" ", "")
+            rtts.append(0 if value.startswith("<") else int(value))
+        consumed = tok.end()
+        if len(rtts) == 3:
+            break
+    if not rtts or not 1 <= ttl <= 255:
+        return None
+    tail = rest[consumed:].strip()
+    address = None
+    for am in _ADDRESS.finditer(tail):  # the last address: "name [address]", "address reports: …"
+        address = _clean_address(am.group(1)) or address
+    if address is None and any(r is not None for r in rtts):
+        return None  # RTTs but no address: not a hop line we understand
+    return ParsedHop(ttl, address, rtts)
+
+
+# ----------------------------------------------------------------------------- hop strings
+
+
+def encode_hops(hops: Sequence[ParsedHop], *, min_only: bool = False, skip_lan: bool = False) -> tuple[str, int]:
+    """The ``r`` string for ``hops`` and how many leading private hops were dropped."""
+    parts: list[str] = []
+    dropped = 0
+    leading = skip_lan
+    silent = 0
+
+    def flush() -> None:
+        nonlocal silent
+        if silent:
+            parts.append("*" if silent == 1 else f"*{silent}")
+            silent = 0
+
+    for hop in hops:
+        if leading and hop.address is not None and _is_private(hop.address):
+            dropped += 1
+            continue
+        if leading and hop.address is None:
+            dropped += 1  # a silent hop inside the LAN prefix
+            continue
+        leading = False
+        if hop.address is None:
+            silent += 1
+            continue
+        flush()
+        got = [r for r in hop.rtts if r is not None]
+        if min_only:
+            cells = [str(min(got))] if got else ["*"]
+        else:
+            cells = ["*" if r is None else str(r) for r in hop.rtts] or ["*"]
+        parts.append(f"{hop.address}@{','.join(cells)}")
+    flush()
+    if skip_lan and dropped and not parts:
+        return "", dropped
+    return "|".join(parts), dropped
+
+
+_LAN_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "10.0.0.0/8",
+        "127.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "169.254.0.0/16",
+        "100.64.0.0/10",
+        "fc00::/7",
+        "fe80::/10",
+        "::1/128",
+    )
+)
+
+
+def _is_private(address: str) -> bool:
+    """The LAN ranges the collector's ``lan`` step drops (the script's Test-PrivateAddress)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip.version == n.version and ip in n for n in _LAN_NETWORKS)
+
+
+class HopStringError(ValueError):
+    """The ``r`` string is malformed (truncated or edited output)."""
+
+
+def decode_hops(text: str, first_ttl: int = 1) -> list[ParsedHop]:
+    """Inverse of :func:`encode_hops`; ``first_ttl`` is ``l + 1`` when LAN hops were dropped."""
+    hops: list[ParsedHop] = []
+    ttl = first_ttl
+    if not text:
+        return hops
+    for part in text.split("|"):
+        if part.startswith("*"):
+            count = part[1:]
+            n = 1 if not count else int(count) if count.isdigit() else -1
+            if n < 1 or n > 255:
+                raise HopStringError(f"bad silent-hop run '{part}'")
+            for _ in range(n):
+                hops.append(ParsedHop(ttl, None, [None]))
+                ttl += 1
+            continue
+        address, sep, cells = part.rpartition("@")
+        if not sep:
+            raise HopStringError(f"hop '{part[:60]}' has no '@RTT'")
+        clean = _clean_address(address)
+        if clean is None:
+            raise HopStringError(f"'{address[:60]}' is not an IP address")
+        rtts: list[int | None] = []
+        for cell in cells.split(","):
+            if cell == "*":
+                rtts.append(None)
+            elif cell.isdigit() and len(cell) <= 6:
+                rtts.append(int(cell))
+            else:
+                raise HopStringError(f"bad RTT '{cell[:20]}' at hop {ttl}")
+        hops.append(ParsedHop(ttl, clean, rtts))
+        ttl += 1
+        if ttl > 256:
+            raise HopStringError("more than 255 hops")
+    return hops
+
+
+# ----------------------------------------------------------------------------- the line
+
+
+@dataclass
+class EndpointObservation:
+    """What the collector saw for one endpoint (before abbreviation)."""
+
+    name: str
+    host: str
+    port: int
+    cname_chain: list[str] = field(default_factory=list)
+    addresses: list[str] = field(default_factory=list)
+    traced: str | None = None
+    hops: list[ParsedHop] = field(default_factory=list)
+    reached: bool = False
+    tcp_ms: int | None = None  # None: not tried; -1 failed
+    error: str = ""
+
+
+@dataclass
+class Observation:
+    device: str
+    time: str
+    site: dict[str, str] = field(default_factory=dict)  # ad, gw, eg
+    endpoints: list[EndpointObservation] = field(default_factory=list)
+    script_version: str = SCRIPT_VERSION
+
+
+def _endpoint_doc(ep: EndpointObservation, steps: set[str], path_cut: bool) -> dict[str, Any]:
+    doc: dict[str, Any] = {"n": ep.name, "h": ep.host, "p": ep.port}
+    if ep.cname_chain and "cname" not in steps:
+        doc["c"] = list(ep.cname_chain)
+    if ep.addresses:
+        doc["a"] = [ep.traced] if ("addrs" in steps and ep.traced) else list(ep.addresses)
+    if ep.traced:
+        doc["ta"] = ep.traced
+        doc["m"] = "icmp"
+        if not path_cut:
+            r, lan = encode_hops(ep.hops, min_only="rtt-min" in steps, skip_lan="lan" in steps)
+            doc["r"] = r
+            if lan:
+                doc["l"] = lan
+            if ep.reached:
+                doc["ok"] = 1
+    if ep.tcp_ms is not None:
+        doc["tcp"] = ep.tcp_ms
+    if ep.error:
+        doc["err"] = ep.error[:200]
+    return doc
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    """Compact JSON as the collector writes it (no spaces, non-ASCII kept)."""
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+
+
+def render_line(obs: Observation, budget: int | None = BUDGET) -> tuple[str, list[str]]:
+    """The collector's last line for ``obs`` and the abbreviation steps applied (``x``).
+
+    Mirrors the PowerShell collector step by step (see the module docstring); ``budget=None``
+    renders in full (the GPO variant, which writes to a file and has no limit)."""
+    steps: list[str] = []
+    cut: set[int] = set()
+    removed: set[int] = set()
+
+    def build() -> str:
+        doc: dict[str, Any] = {"k": MARKER, "v": SCHEMA_VERSION, "sv": obs.script_version, "d": obs.device}
+        doc["t"] = obs.time
+        site = {k: v for k, v in obs.site.items() if v}
+        if site:
+            doc["s"] = site
+        doc["e"] = [_endpoint_doc(ep, set(steps), i in cut) for i, ep in enumerate(obs.endpoints) if i not in removed]
+        if steps:
+            doc["x"] = list(steps)
+        return dumps(doc)
+
+    line = build()
+    if budget is None:
+        return line, steps
+    for step in STEPS:
+        if len(line) <= budget:
+            return line, steps
+        steps.append(step)
+        line = build()
+    for i in reversed(range(len(obs.endpoints))):
+        if len(line) <= budget:
+            return line, steps
+        if obs.endpoints[i].traced:
+            cut.add(i)
+            steps.append(f"path:{i}")
+            line = build()
+    for i in reversed(range(len(obs.endpoints))):
+        if len(line) <= budget:
+            return line, steps
+        removed.add(i)
+        steps.append(f"ep:{i}")
+        line = build()
+    return line, steps
