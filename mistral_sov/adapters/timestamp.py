@@ -1,0 +1,274 @@
+"""Trusted time for evidence: RFC 3161 time-stamp tokens (``rfc3161-client``, ``httpx``).
+
+A Time-Stamping Authority (TSA) signs "this SHA-256 existed at time T". We send it the SHA-256
+of the exact bytes our Ed25519 signature covers and embed its whole answer (the DER
+``TimeStampResp``, base64) in the evidence envelope::
+
+    "timestamp": {"type": "rfc3161", "hash_algorithm": "sha-256",
+                  "message_imprint": "<hex sha256 of the signed bytes>",
+                  "tsa_url": "...", "gen_time": "<ISO 8601, informative>",
+                  "response": "<base64 DER TimeStampResp>"}
+
+Only ``response`` is authoritative: verification reads imprint, time and signer from the token
+itself. Any third party can check it without this tool:
+``openssl ts -verify -data signed-bytes.json -in response.tsr -CAfile tsa-ca.pem``.
+
+Failures while *getting* a token (timeout, HTTP error, garbage, a refusal, a token for other
+bytes or another nonce) raise ``TimestampError`` (exit 3: the TSA could not vouch, nothing
+is claimed). ``check`` never raises for a bad token: it returns a ``TimestampCheck`` whose
+``status`` says what is wrong.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from mistral_sov.errors import InconclusiveError, InputError, Location
+
+TYPE = "rfc3161"
+HASH_NAME = "sha-256"
+MAX_RESPONSE = 1 << 20  # a real TSA answer is a few KB
+DEFAULT_TIMEOUT = 10.0
+TIMESTAMP_KEYS = frozenset({"type", "hash_algorithm", "message_imprint", "tsa_url", "gen_time", "response"})
+
+
+class TimestampError(InconclusiveError):
+    """The TSA did not give a usable token (exit 3)."""
+
+
+class TimestampStatus(str, Enum):
+    VALID = "valid"  # signed by a trusted TSA over exactly these bytes
+    MISSING = "missing"  # no token: the time is only the signer's claim
+    UNCHECKED = "unchecked"  # a token, but no CA bundle was given to check it against
+    MISMATCH = "mismatch"  # the token covers other bytes
+    UNTRUSTED = "untrusted"  # not signed by a TSA chaining to the given CA bundle (or not a TSA cert)
+    MALFORMED = "malformed"  # not an RFC 3161 response, or not granted
+
+
+@dataclass(frozen=True)
+class TimestampCheck:
+    status: TimestampStatus
+    message: str
+    gen_time: datetime | None = None
+    tsa: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status is TimestampStatus.VALID
+
+
+def check_url(url: str, where: str = "--timestamp-url") -> str:
+    """A TSA URL must be http(s) with a host; tokens are self-authenticating, so plain http is fine."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(
+            f"{where}: '{url}' is not an http(s) URL",
+            hint="give the Time-Stamping Authority's RFC 3161 URL, e.g. https://tsa.example.eu/tsr",
+        )
+    if parts.username or parts.password:
+        raise InputError(f"{where}: credentials in the URL", hint="remove 'user:password@' from the TSA URL")
+    return url
+
+
+def _tsa_name(response: Any) -> str:
+    try:
+        name = response.tst_info.name
+    except (ValueError, AttributeError):
+        return ""
+    value = getattr(name, "value", None)
+    if value is None:
+        return ""
+    return value.rfc4514_string() if hasattr(value, "rfc4514_string") else str(value)
+
+
+def _decode(der: bytes) -> Any:
+    from rfc3161_client import decode_timestamp_response
+
+    return decode_timestamp_response(der)
+
+
+def request(data: bytes, url: str, *, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+    """Ask the TSA at ``url`` to time-stamp SHA-256(``data``); return the envelope's ``timestamp``
+    object. Checks that the answer is granted, covers exactly ``data`` and echoes our nonce."""
+    import httpx
+    from rfc3161_client import HashAlgorithm, PKIStatus, TimestampRequestBuilder
+
+    check_url(url)
+    digest = hashlib.sha256(data).digest()
+    tsq = TimestampRequestBuilder().data(data).hash_algorithm(HashAlgorithm.SHA256).cert_request(cert_request=True)
+    query = tsq.build()
+    hint = "check the URL and the network, or sign without --timestamp-url (the evidence then says 'no trusted time')"
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+            reply = client.post(
+                url,
+                content=query.as_bytes(),
+                headers={"Content-Type": "application/timestamp-query", "Accept": "application/timestamp-reply"},
+            )
+    except httpx.TimeoutException:
+        raise TimestampError(f"the TSA {url} did not answer within {timeout:g} s", hint=hint) from None
+    except httpx.HTTPError as exc:
+        raise TimestampError(f"cannot reach the TSA {url}: {exc}", hint=hint) from None
+    if reply.status_code != 200:
+        raise TimestampError(f"the TSA {url} answered HTTP {reply.status_code}", hint=hint)
+    der = reply.content
+    if not der or len(der) > MAX_RESPONSE:
+        raise TimestampError(f"the TSA {url} sent {len(der)} bytes: not a time-stamp response", hint=hint)
+    try:
+        response = _decode(der)
+    except ValueError as exc:
+        raise TimestampError(f"the TSA {url} did not send an RFC 3161 time-stamp response ({exc})", hint=hint) from None
+    if response.status not in (PKIStatus.GRANTED, PKIStatus.GRANTED_WITH_MODS):
+        text = "; ".join(response.status_string) or "no reason given"
+        raise TimestampError(f"the TSA {url} refused the request (status {response.status}: {text})", hint=hint)
+    info = response.tst_info
+    if info.message_imprint.message != digest:
+        raise TimestampError(
+            f"the TSA {url} time-stamped other bytes than the ones sent (message imprint differs)", hint=hint
+        )
+    if query.nonce is not None and info.nonce != query.nonce:
+        raise TimestampError(f"the TSA {url} answered another request (nonce differs): a replayed answer?", hint=hint)
+    return {
+        "type": TYPE,
+        "hash_algorithm": HASH_NAME,
+        "message_imprint": digest.hex(),
+        "tsa_url": url,
+        "gen_time": _iso(info.gen_time),
+        "response": base64.b64encode(der).decode("ascii"),
+    }
+
+
+def _iso(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def load_ca_bundle(path: Path) -> list[Any]:
+    """Certificates (PEM bundle, or one DER certificate) trusted as TSA roots/intermediates."""
+    from cryptography import x509
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(
+            f"cannot read the TSA CA bundle '{path}': {exc.strerror}",
+            location=Location(str(path)),
+            hint="pass the PEM file of the CA that issued your TSA's certificate",
+        ) from None
+    try:
+        certs = (
+            x509.load_pem_x509_certificates(data) if b"-----BEGIN" in data else [x509.load_der_x509_certificate(data)]
+        )
+    except ValueError as exc:
+        raise InputError(
+            f"'{path}' is not a PEM or DER certificate bundle ({exc})",
+            location=Location(str(path)),
+            hint="pass the PEM file of the CA that issued your TSA's certificate",
+        ) from None
+    if not certs:
+        raise InputError(f"'{path}' holds no certificate", location=Location(str(path)), hint="pass a PEM bundle")
+    return certs
+
+
+_Status = TimestampStatus
+
+
+def check(entry: Any, data: bytes, ca_certs: list[Any] | None) -> TimestampCheck:
+    """Check an envelope's ``timestamp`` object against ``data`` (the signed bytes) and the CA
+    bundle. Without a bundle only the imprint is checked and the status is UNCHECKED."""
+    if entry is None:
+        return TimestampCheck(
+            TimestampStatus.MISSING, "no trusted time: the time in the evidence is the signer's claim"
+        )
+    if not isinstance(entry, dict) or entry.get("type") != TYPE or not isinstance(entry.get("response"), str):
+        return TimestampCheck(
+            TimestampStatus.MALFORMED, "the timestamp is not an RFC 3161 entry written by mistral-sov"
+        )
+    unknown = sorted(set(entry) - TIMESTAMP_KEYS)
+    if unknown:
+        return TimestampCheck(_Status.MALFORMED, f"unknown keys in the timestamp: {', '.join(unknown)}")
+    try:
+        der = base64.b64decode(entry["response"], validate=True)
+        response = _decode(der)
+    except (binascii.Error, ValueError) as exc:
+        return TimestampCheck(_Status.MALFORMED, f"the timestamp token cannot be decoded ({exc})")
+    from rfc3161_client import PKIStatus
+
+    if response.status not in (PKIStatus.GRANTED, PKIStatus.GRANTED_WITH_MODS):
+        return TimestampCheck(_Status.MALFORMED, f"the time-stamp response is not granted ({response.status})")
+    info = response.tst_info
+    gen_time, tsa = info.gen_time, _tsa_name(response)
+    if gen_time.tzinfo is None:
+        gen_time = gen_time.replace(tzinfo=timezone.utc)
+    algorithms = {"2.16.840.1.101.3.4.2.1": hashlib.sha256, "2.16.840.1.101.3.4.2.2": hashlib.sha384}
+    algorithms["2.16.840.1.101.3.4.2.3"] = hashlib.sha512
+    hasher = algorithms.get(info.message_imprint.hash_algorithm.dotted_string)
+    if hasher is None:
+        return TimestampCheck(_Status.MALFORMED, "the token uses an unsupported hash algorithm", gen_time, tsa)
+    if info.message_imprint.message != hasher(data).digest():
+        return TimestampCheck(
+            TimestampStatus.MISMATCH,
+            "the timestamp covers different bytes: the evidence was changed after it was time-stamped",
+            gen_time,
+            tsa,
+        )
+    if entry.get("message_imprint") not in (None, info.message_imprint.message.hex()):
+        return TimestampCheck(
+            TimestampStatus.MISMATCH, "the recorded message_imprint is not the token's", gen_time, tsa
+        )
+    if not ca_certs:
+        return TimestampCheck(
+            TimestampStatus.UNCHECKED,
+            f"a timestamp of {_iso(gen_time)} covers these bytes, but its TSA was not checked (pass --tsa-ca)",
+            gen_time,
+            tsa,
+        )
+    from rfc3161_client import VerificationError, VerifierBuilder
+
+    builder = VerifierBuilder()
+    for cert in ca_certs:
+        if cert.issuer == cert.subject:
+            builder = builder.add_root_certificate(cert)
+        else:
+            builder = builder.add_intermediate_certificate(cert)
+    try:
+        builder.build().verify_message(response, data)
+    except ValueError as exc:  # no self-signed root in the bundle
+        return TimestampCheck(
+            TimestampStatus.UNTRUSTED, f"the CA bundle has no root certificate ({exc})", gen_time, tsa
+        )
+    except VerificationError as exc:
+        return TimestampCheck(
+            TimestampStatus.UNTRUSTED,
+            f"the timestamp is not vouched for by a TSA of the given CA bundle ({_reason(exc)})",
+            gen_time,
+            tsa,
+        )
+    who = f" by {tsa}" if tsa else ""
+    return TimestampCheck(_Status.VALID, f"trusted time {_iso(gen_time)}{who}", gen_time, tsa)
+
+
+def _reason(exc: Exception) -> str:
+    """OpenSSL's verify reason out of rfc3161-client's error stack, e.g. 'unable to get local issuer certificate'."""
+    text = str(exc)
+    marker = "Verify error: "
+    if marker in text:
+        return text.split(marker, 1)[1].split('"', 1)[0]
+    return text
+
+
+def response_bytes(entry: dict[str, Any]) -> bytes:
+    """The DER ``TimeStampResp`` of an entry (for ``openssl ts -verify -in``)."""
+    return base64.b64decode(entry["response"], validate=True)
