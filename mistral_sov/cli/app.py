@@ -56,6 +56,11 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
         "CI compliance gate: policy, bundle drift, ADMX lint, residency, local models, catalog conflicts.",
     ),
     "ci": ("mistral_sov.cli.ci", "app", "CI pipelines that run the compliance gate."),
+    "sbom": (
+        "mistral_sov.cli.sbom",
+        "register",
+        "Write CycloneDX 1.6 bills of materials: the toolkit and the approved local AI models.",
+    ),
 }
 
 _built: dict[str, Any] = {}
