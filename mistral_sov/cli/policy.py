@@ -83,3 +83,6 @@ _policy_export.register(app)
 from mistral_sov.cli import policy_admx as _policy_admx  # noqa: E402
 
 _policy_admx.register(app)
+from mistral_sov.cli import policy_effective as _policy_effective  # noqa: E402
+
+_policy_effective.register(app)

@@ -306,7 +306,7 @@ def write_reports(report: Report, specs: Sequence[str], sign_key: Path | None, f
 
 def _load(policy: Path | None, required: bool) -> LoadedPolicy | None:
     from mistral_sov.adapters.policyfile import default_policy_path
-    from mistral_sov.cli.common import load_policy
+    from mistral_sov.cli.policy_effective import load_endpoint_policy as load_policy  # managed values win
 
     if policy is not None:
         return load_policy(policy)

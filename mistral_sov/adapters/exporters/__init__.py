@@ -17,6 +17,7 @@ EXPORTERS: dict[str, str] = {
     "browsers": "mistral_sov.adapters.exporters.browsers:EXPORTER",
     "network": "mistral_sov.adapters.exporters.network:EXPORTER",
     "fleet": "mistral_sov.adapters.exporters.fleet:EXPORTER",
+    "managed": "mistral_sov.adapters.exporters.managed:EXPORTER",
 }
 
 
