@@ -23,7 +23,7 @@ INTERNAL_ERROR = 70  # EX_SOFTWARE: a bug in mistral-sov, never a verdict
 # name -> (module, attribute, one-line help). The attribute is a Typer sub-app, or a
 # ``register(app)`` function adding one top-level command. Modules are imported only when the
 # command is used, so ``mistral-sov --help`` builds none of them; the help lines here are kept
-# equal to the modules' own by tests/cli/test_cli_foundation.py.
+# equal to the modules' own by tests/cli/test_app.py.
 SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "init": (
         "mistral_sov.cli.init",

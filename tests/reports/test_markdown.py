@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
+from golden_files import assert_golden
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from reports_samples import gate_report, residency_report
@@ -13,20 +11,10 @@ from mistral_sov.core.findings import Finding, Verdict
 from mistral_sov.reports import render
 from mistral_sov.reports.markdown import esc, truncate
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "reports"
-
-
-def _golden(name: str, data: bytes) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN") == "1" or not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    assert data == path.read_bytes(), f"{name} differs; re-run with UPDATE_GOLDEN=1 if intended"
-
 
 def test_reports_markdown_golden_residency():
     data = render(residency_report(), "markdown")
-    _golden("residency.md", data)
+    assert_golden("reports/residency.md", data)
     text = data.decode()
     assert "| 2 | 203.0.113.1 |" in text
     assert "AS64500 Example Transit Inc" in text
@@ -34,7 +22,7 @@ def test_reports_markdown_golden_residency():
 
 
 def test_reports_markdown_golden_gate():
-    _golden("gate.md", render(gate_report(), "markdown"))
+    assert_golden("reports/gate.md", render(gate_report(), "markdown"))
 
 
 @settings(max_examples=100, deadline=None)

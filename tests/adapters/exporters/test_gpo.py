@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from golden_files import assert_golden
 from lxml import etree
 
 from mistral_sov.adapters.admx.lint import lint_admx
@@ -23,7 +24,6 @@ from mistral_sov.resources import path as shipped
 
 REPO = Path(__file__).resolve().parents[3]
 POLICY = REPO / "tests/data/policy-export.yaml"
-GOLDEN = REPO / "tests/golden/gpo"
 PD_NS = "http://schemas.microsoft.com/GroupPolicy/2006/07/PolicyDefinitions"
 XSD_NS = "http://www.microsoft.com/GroupPolicy/PolicyDefinitions"
 SAMBA_PY = "/usr/bin/python3"
@@ -410,11 +410,6 @@ def test_readme(artifacts):
 
 
 def test_golden_files(artifacts):
-    update = os.environ.get("UPDATE_GOLDEN") == "1"
+    assert artifacts
     for rel, data in artifacts.items():
-        target = GOLDEN / rel.removeprefix("gpo/")
-        if update:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        assert target.exists(), f"missing golden file {target}; run with UPDATE_GOLDEN=1"
-        assert target.read_bytes() == data, f"{rel} differs from {target}; if intended, UPDATE_GOLDEN=1"
+        assert_golden(rel, data)

@@ -3,7 +3,6 @@ dnsmasq --test), the PAC evaluated by pacparser, and hostile text kept inert."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pacparser
 import pytest
+from golden_files import assert_golden
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +23,6 @@ from mistral_sov.resources import load_catalog
 
 TESTS = Path(__file__).resolve().parents[2]
 DATA = TESTS / "data" / "policy-export.yaml"
-GOLDEN = TESTS / "golden" / "network"
 FILES = ["dnsmasq.conf", "hosts", "proxy.pac", "rpz.zone", "unbound.conf"]
 
 
@@ -69,12 +68,7 @@ def _pac_many(script: bytes, hosts: list[str]) -> dict[str, str]:
 @pytest.mark.parametrize("name", FILES)
 def test_export_network_golden(name: str) -> None:
     data = _render()[name]
-    golden = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_bytes(data)
-    assert golden.exists(), f"missing golden file {golden}; run with UPDATE_GOLDEN=1"
-    assert data == golden.read_bytes(), f"{name} differs from {golden}; review, then UPDATE_GOLDEN=1"
+    assert_golden(f"network/{name}", data)
 
 
 def test_export_network_encoding_and_determinism() -> None:

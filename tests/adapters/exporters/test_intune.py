@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
-import os
 import re
 from pathlib import Path
 
 import pytest
 import yaml
+from golden_files import assert_golden
 from lxml import etree
 
 from mistral_sov.adapters.exporters import EXPORTERS, get_exporter, gpo, intune
@@ -23,7 +24,6 @@ from mistral_sov.resources import path as shipped
 
 REPO = Path(__file__).resolve().parents[3]
 POLICY = REPO / "tests/data/policy-export.yaml"
-GOLDEN = REPO / "tests/golden/intune"
 PD = "{http://schemas.microsoft.com/GroupPolicy/2006/07/PolicyDefinitions}"
 
 
@@ -221,6 +221,30 @@ def ps_literal_values(script: str) -> list[str]:
     return [m.replace("''", "'") for m in re.findall(r"'((?:[^']|'')*)'", script)]
 
 
+_PS_ENTRY = re.compile(
+    r"@\{ Scope = '(?:Machine|User)'; Key = '((?:[^']|'')*)'; Name = '((?:[^']|'')*)'; "
+    r"Kind = '(DWord|String)'; Data = (-?\d+|'(?:[^']|'')*'|\(\[Text\.Encoding\][^\n]*?'([A-Za-z0-9+/=]*)'\)\)\)) \}"
+)
+
+
+def ps_value_entries(script: str) -> dict[tuple[str, str], tuple[str, int | str]]:
+    """``(key, name) -> (kind, data)`` for every entry of the ``$Values`` table, decoded
+    independently of the exporter (integers, quoted literals and base64 expressions)."""
+    out: dict[tuple[str, str], tuple[str, int | str]] = {}
+    for m in _PS_ENTRY.finditer(script):
+        key, name, kind, data, b64 = m.groups()
+        value: int | str
+        if b64 is not None:
+            value = base64.b64decode(b64).decode("utf-8")
+        elif data.startswith("'"):
+            value = data[1:-1].replace("''", "'")
+        else:
+            value = int(data)
+        out[(key.replace("''", "'"), name.replace("''", "'"))] = (kind, value)
+    assert out, "no $Values entries found"
+    return out
+
+
 def check_balanced(script: str) -> None:
     stack = []
     pairs = {")": "(", "}": "{", "]": "["}
@@ -259,12 +283,13 @@ def test_scripts_encoding_and_structure(artifacts, rel, policy, catalog):
     assert "\n" not in text.replace("\r\n", "")
     check_balanced(text)
     literals = set(ps_literal_values(text))
+    entries = ps_value_entries(text)
     for s in wr.registry_settings(policy, catalog):
         assert s.key in literals
         if isinstance(s, wr.RegValue):
-            assert s.name in literals
-            assert (str(s.data) if isinstance(s.data, int) else s.data) in (literals | {str(s.data)})
-            assert f"Name = '{s.name}'; Kind = '{'DWord' if isinstance(s.data, int) else 'String'}'" in text
+            # the script's own table entry for this value carries exactly this kind and data
+            kind = "DWord" if isinstance(s.data, int) else "String"
+            assert entries.get((s.key, s.name)) == (kind, s.data), (s.key, s.name)
         else:
             for n, v in s.values:
                 assert n in literals and v in literals
@@ -292,11 +317,6 @@ def test_ps_string_escaping():
 
 
 def test_golden_files(artifacts):
-    update = os.environ.get("UPDATE_GOLDEN") == "1"
+    assert artifacts
     for rel, data in artifacts.items():
-        target = GOLDEN / rel.removeprefix("intune/")
-        if update:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        assert target.exists(), f"missing golden file {target}; run with UPDATE_GOLDEN=1"
-        assert target.read_bytes() == data, f"{rel} differs from {target}; if intended, UPDATE_GOLDEN=1"
+        assert_golden(rel, data)

@@ -5,7 +5,6 @@ the 1,000-entry limit, switches, and hostile text escaped."""
 from __future__ import annotations
 
 import json
-import os
 import plistlib
 import unicodedata
 import uuid
@@ -14,6 +13,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+from golden_files import assert_golden
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,7 +26,6 @@ from mistral_sov.resources import load_catalog, read_text
 
 TESTS = Path(__file__).resolve().parents[2]
 DATA = TESTS / "data" / "policy-export.yaml"
-GOLDEN = TESTS / "golden" / "browsers"
 ALL_FILES = [
     "chrome-managed.json",
     "chrome.mobileconfig",
@@ -60,12 +59,7 @@ def firefox_schema(shared_dir: Path) -> dict:
 @pytest.mark.parametrize("name", ALL_FILES)
 def test_export_browsers_golden(name: str) -> None:
     data = _render()[name]
-    golden = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_bytes(data)
-    assert golden.exists(), f"missing golden file {golden}; run with UPDATE_GOLDEN=1"
-    assert data == golden.read_bytes(), f"{name} differs from {golden}; review, then UPDATE_GOLDEN=1"
+    assert_golden(f"browsers/{name}", data)
 
 
 def test_export_browsers_files_and_encoding() -> None:
