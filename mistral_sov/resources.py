@@ -6,14 +6,9 @@ override both."""
 from __future__ import annotations
 
 import os
-from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from mistral_sov.errors import InputError, Location
-
-if TYPE_CHECKING:
-    from mistral_sov.core.catalog import Catalog
 
 _override: Path | None = None
 
@@ -21,7 +16,6 @@ _override: Path | None = None
 def set_templates_dir(path: Path | None) -> None:
     global _override
     _override = path
-    load_catalog.cache_clear()
 
 
 def templates_dir() -> Path:
@@ -55,17 +49,3 @@ def read_text(relative: str) -> str:
 
 def read_bytes(relative: str) -> bytes:
     return path(relative).read_bytes()
-
-
-@cache
-def load_catalog() -> Catalog:
-    """The AI-service catalog, validated; errors name file:line:column."""
-    from mistral_sov.adapters.located import validate_located
-    from mistral_sov.core.catalog import Catalog
-    from mistral_sov.yamlsrc import decode, load_yaml
-
-    file = path("catalog/services.yaml")
-    doc = load_yaml(decode(file.read_bytes(), str(file)), str(file))
-    if isinstance(doc.data, dict) and "updated" in doc.data:
-        doc.data["updated"] = str(doc.data["updated"])
-    return validate_located(Catalog, doc)

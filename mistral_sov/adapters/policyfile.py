@@ -14,7 +14,8 @@ from pathlib import Path
 
 from mistral_sov.adapters.located import validate_located
 from mistral_sov.core.catalog import Catalog
-from mistral_sov.core.policy import Policy, check_policy, model_fields_at
+from mistral_sov.core.policy import Policy, model_fields_at
+from mistral_sov.core.rules import policy_issues
 from mistral_sov.errors import Diagnostic, InputError, Location, PolicyError
 from mistral_sov.yamlsrc import LocatedDoc, decode, load_yaml
 
@@ -82,7 +83,7 @@ def _parse_policy(data: bytes, file: str, catalog: Catalog | None) -> LoadedPoli
         )
     policy = validate_located(Policy, doc, model_fields_at)
     diags: list[Diagnostic] = []
-    for issue in check_policy(policy, catalog):
+    for issue in policy_issues(policy, catalog):
         diags.append(Diagnostic(issue.message, doc.where(issue.path), issue.field, issue.hint, issue.severity))
     errors = [d for d in diags if d.severity == "error"]
     if errors:

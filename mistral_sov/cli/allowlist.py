@@ -49,12 +49,12 @@ def check(
     """Predict what Edge/Chrome will do with each URL under this policy.
 
     Exit 0 when every URL is allowed, 1 when any is blocked."""
+    from mistral_sov.adapters.catalogfile import load_catalog
     from mistral_sov.cli._ui import emit
     from mistral_sov.cli.common import load_policy
     from mistral_sov.core.rules import AllowRule, BlockRule, export_rules
     from mistral_sov.core.urlmatch import FilterError
     from mistral_sov.errors import ExitStatus, InputError
-    from mistral_sov.resources import load_catalog
 
     loaded = load_policy(policy)
     rules = export_rules(loaded.policy, load_catalog())  # what the exported browser policies enforce
@@ -94,9 +94,9 @@ def _write_policy(path: object, loaded: object, new_text: str) -> None:
     """Re-validate ``new_text`` and write it atomically with the file's own encoding/BOM."""
     from pathlib import Path
 
+    from mistral_sov.adapters.catalogfile import load_catalog
     from mistral_sov.adapters.fileio import atomic_write_bytes
     from mistral_sov.adapters.policyfile import LoadedPolicy, parse_policy, read_policy_bytes
-    from mistral_sov.resources import load_catalog
 
     assert isinstance(path, Path) and isinstance(loaded, LoadedPolicy)
     original = read_policy_bytes(path)

@@ -25,11 +25,11 @@ def list_services(
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """List catalog services (id, name, vendor, country, categories, domains)."""
+    from mistral_sov.adapters.catalogfile import load_catalog
     from mistral_sov.cli._ui import emit
     from mistral_sov.core.catalog import CATEGORIES
     from mistral_sov.core.policy import suggest
     from mistral_sov.errors import InputError
-    from mistral_sov.resources import load_catalog
 
     catalog = load_catalog()
     if category is not None and category not in CATEGORIES:
@@ -60,11 +60,11 @@ def show(
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Show one catalog service."""
+    from mistral_sov.adapters.catalogfile import load_catalog
     from mistral_sov.cli._ui import emit, print_kv
     from mistral_sov.core.policy import suggest
     from mistral_sov.core.zones import country_label
     from mistral_sov.errors import InputError
-    from mistral_sov.resources import load_catalog
 
     catalog = load_catalog()
     service = catalog.by_id.get(service_id)

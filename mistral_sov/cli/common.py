@@ -33,8 +33,8 @@ OutputOption = Annotated[
 def load_policy(path: Path, *, print_warnings: bool = True) -> LoadedPolicy:
     """Load and validate the policy (with the shipped catalog); print its warnings to stderr."""
     from mistral_sov.adapters import policyfile
+    from mistral_sov.adapters.catalogfile import load_catalog
     from mistral_sov.cli._ui import warn
-    from mistral_sov.resources import load_catalog
 
     loaded = policyfile.load_policy(path, load_catalog())
     if print_warnings:

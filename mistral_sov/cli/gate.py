@@ -89,9 +89,9 @@ def _bundle_expected(loaded: Any, bundle: Path) -> Any:
     import json
 
     from mistral_sov import __version__
+    from mistral_sov.adapters.catalogfile import load_catalog
     from mistral_sov.adapters.exporters import EXPORTERS, get_exporter
     from mistral_sov.ports import ExportOptions
-    from mistral_sov.resources import load_catalog
     from mistral_sov.services.export import render_bundle
 
     formats: list[str] = list(EXPORTERS)
@@ -124,7 +124,7 @@ def _display(path: Path) -> str:
 
 def build_units(policy_path: Path, bundle: Path | None, residency_options: dict[str, Any]) -> tuple[list[Unit], Any]:
     from mistral_sov.adapters import policyfile
-    from mistral_sov.resources import load_catalog
+    from mistral_sov.adapters.catalogfile import load_catalog
     from mistral_sov.services import gate
 
     catalog = load_catalog()

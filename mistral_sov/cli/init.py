@@ -18,6 +18,7 @@ def init(
 ) -> None:
     """Write a commented starter policy (and its JSON Schema beside it for editors)."""
     from mistral_sov import resources
+    from mistral_sov.adapters.catalogfile import load_catalog
     from mistral_sov.adapters.fileio import atomic_write_text
     from mistral_sov.adapters.policyfile import parse_policy
     from mistral_sov.cli._ui import echo
@@ -31,7 +32,7 @@ def init(
             hint="pass --force to overwrite it, or choose another path",
         )
     text = resources.read_text("policies/starter.yaml")
-    parse_policy(text.encode("utf-8"), str(path), resources.load_catalog())  # the starter must be valid
+    parse_policy(text.encode("utf-8"), str(path), load_catalog())  # the starter must be valid
     atomic_write_text(path, text)
     schema_path = path.with_name("sovereignty.schema.json")
     import json

@@ -16,9 +16,9 @@ app = typer.Typer(help="Validate, explain and export the policy file.", no_args_
 @app.command("validate")
 def validate(policy: PolicyOption = DEFAULT_POLICY, output: OutputOption = OutputFormat.table) -> None:
     """Check the policy file: schema, country codes, regions, URLs, conflicts. Exit 2 on errors."""
+    from mistral_sov.adapters.catalogfile import load_catalog
     from mistral_sov.cli._ui import echo, emit
     from mistral_sov.cli.common import load_policy
-    from mistral_sov.resources import load_catalog
 
     loaded = load_policy(policy, print_warnings=output is OutputFormat.table)
     p = loaded.policy

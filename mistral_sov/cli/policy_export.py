@@ -81,10 +81,10 @@ def export(
     """Write the deployment bundle (GPO, Intune, browsers, DNS/PAC) and its manifest."""
     from mistral_sov import __version__
     from mistral_sov.adapters.bundle import check_bundle, write_bundle
+    from mistral_sov.adapters.catalogfile import load_catalog
     from mistral_sov.cli._ui import echo
     from mistral_sov.cli.common import load_policy
     from mistral_sov.ports import ExportOptions
-    from mistral_sov.resources import load_catalog
     from mistral_sov.services.export import render_bundle
 
     languages = parse_languages(lang)
@@ -119,9 +119,9 @@ def diff(
     ] = False,
 ) -> None:
     """Explain what changes when NEW replaces OLD: services, domains, endpoints, zones, models, switches."""
+    from mistral_sov.adapters.catalogfile import load_catalog
     from mistral_sov.cli._ui import echo, emit
     from mistral_sov.cli.common import load_policy
-    from mistral_sov.resources import load_catalog
     from mistral_sov.services.export import diff_policies
 
     before = load_policy(old, print_warnings=False)

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mistral_sov.core.catalog import CATEGORIES, Catalog
-from mistral_sov.core.domains import DomainError, covers, is_ip, is_loopback_or_private, normalize_domain
+from mistral_sov.core.catalog import CATEGORIES
+from mistral_sov.core.domains import DomainError, is_ip, is_loopback_or_private, normalize_domain
 from mistral_sov.core.places import find_place, place_names
 from mistral_sov.core.zones import COUNTRY_GROUPS, PROVIDERS, cloud_regions, is_country, lookup_region
 
@@ -234,8 +234,10 @@ def normalize_url(url: str) -> tuple[str, list[tuple[str, str, str]]]:
     return f"{parts.scheme}://{netloc}{path}", notes
 
 
-def check_policy(policy: Policy, catalog: Catalog | None) -> list[Issue]:
-    """Semantic checks beyond the schema. Normalises domains and URLs in place."""
+def check_policy(policy: Policy) -> list[Issue]:
+    """Semantic checks beyond the schema that need nothing but the policy. Normalises domains
+    and URLs in place. Checks that combine the policy with the catalog (cross-field rules)
+    live in ``core/rules.py: policy_issues``."""
     issues: list[Issue] = []
     add = issues.append
 
@@ -372,21 +374,6 @@ def check_policy(policy: Policy, catalog: Catalog | None) -> list[Issue]:
                 )
             )
 
-    # --- approved endpoints the block list would block
-    if catalog is not None and not any(i.severity == "error" and i.path[0] == "blocking" for i in issues):
-        from mistral_sov.core.rules import effective_rules
-
-        rules = effective_rules(policy, catalog)
-        for i, ep in enumerate(policy.endpoints):
-            hit = rules.block_rule_for(ep.host)
-            if hit is not None and not any(covers(exc, ep.host) for exc in policy.blocking.exceptions):
-                add(
-                    Issue(
-                        ("endpoints", i, "url"),
-                        f"approved endpoint '{ep.name}' would be blocked by {hit.describe()}",
-                        f"add '{ep.host}' to blocking.exceptions, or remove the block rule",
-                    )
-                )
     return issues
 
 

@@ -1,5 +1,11 @@
 """Effective block and allow rules: the catalog selection, extra domains, exceptions and
-approved endpoints combined. Every exporter and ``allowlist check`` use this one view."""
+approved endpoints combined. Every exporter and ``allowlist check`` use this one view.
+
+This module is also the one home of the cross-field rules that need the catalog: today
+``endpoint_conflicts`` ("an approved endpoint is blocked"), used by ``policy validate``
+(through ``policy_issues``), by the gate's ``catalog-conflicts`` check and therefore by
+every export (an export loads the policy through the same validation).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from functools import cached_property
 
 from mistral_sov.core.catalog import Catalog
 from mistral_sov.core.domains import covers, parents
-from mistral_sov.core.policy import Policy
+from mistral_sov.core.policy import Endpoint, Issue, Policy, check_policy
 from mistral_sov.core.urlmatch import Decision, FilterSet, UrlFilter, parse_filter
 
 
@@ -155,3 +161,56 @@ def export_rules(policy: Policy, catalog: Catalog) -> Rules:
             rules.block.append(BlockRule(ep.host, "enforce_local_only", service_name=ep.name))
     rules.allow = allow
     return rules
+
+
+@dataclass(frozen=True)
+class EndpointConflict:
+    """An approved endpoint whose host a block rule covers, with no exception covering it."""
+
+    index: int
+    endpoint: Endpoint
+    rule: BlockRule
+
+    @property
+    def message(self) -> str:
+        ep = self.endpoint
+        return f"approved endpoint '{ep.name}' ({ep.host}) would be blocked by {self.rule.describe()}"
+
+    @property
+    def hint(self) -> str:
+        return f"add '{self.endpoint.host}' to blocking.exceptions, or remove the block rule"
+
+    @property
+    def path(self) -> tuple[str | int, ...]:
+        return ("endpoints", self.index, "url")
+
+
+def endpoint_conflicts(policy: Policy, catalog: Catalog) -> list[EndpointConflict]:
+    """The one rule "an approved endpoint is blocked".
+
+    A conflict is an endpoint whose host (or a parent domain of it) is on the block list
+    (catalog selection or ``blocking.extra_domains``) while no ``blocking.exceptions`` entry
+    covers the host. An exception for the host itself, or for any parent of it, states the
+    intent explicitly and resolves the conflict: the exported browser, DNS and PAC rules
+    then let the endpoint through (the most specific rule wins) — see docs/policy.md.
+    """
+    rules = effective_rules(policy, catalog)
+    out: list[EndpointConflict] = []
+    for i, ep in enumerate(policy.endpoints):
+        if not ep.host:
+            continue
+        hit = rules.block_rule_for(ep.host)
+        if hit is None or any(covers(exc, ep.host) for exc in policy.blocking.exceptions):
+            continue
+        out.append(EndpointConflict(i, ep, hit))
+    return out
+
+
+def policy_issues(policy: Policy, catalog: Catalog | None) -> list[Issue]:
+    """Every semantic issue: the policy's own checks, then the cross-field rules with the
+    catalog (skipped when the block list itself is broken, or without a catalog)."""
+    issues = check_policy(policy)
+    if catalog is None or any(i.severity == "error" and i.path[0] == "blocking" for i in issues):
+        return issues
+    issues += [Issue(c.path, c.message, c.hint) for c in endpoint_conflicts(policy, catalog)]
+    return issues

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from mistral_sov.core.catalog import Catalog
 from mistral_sov.core.findings import Check, Finding, Report, SourceLocation, Verdict
 from mistral_sov.core.policy import Policy, suggest
-from mistral_sov.core.rules import effective_rules
+from mistral_sov.core.rules import effective_rules, endpoint_conflicts
 from mistral_sov.errors import (
     Diagnostic,
     InconclusiveError,
@@ -307,26 +307,22 @@ def local_models_check(
 
 
 def catalog_conflicts_check(policy: Policy, catalog: Catalog, where: Callable[[tuple[object, ...]], Location]) -> Check:
-    """An approved endpoint whose host a block rule covers would be blocked by the exports."""
-    rules = effective_rules(policy, catalog)
-    findings = []
-    for i, ep in enumerate(policy.endpoints):
-        hit = rules.block_rule_for(ep.host) if ep.host else None
-        if hit is not None:
-            findings.append(
-                Finding(
-                    "GATE-CONFLICT",
-                    Verdict.VIOLATION,
-                    f"approved endpoint '{ep.name}' ({ep.host}) is matched by {hit.describe()}",
-                    subject=ep.name,
-                    hint=f"add '{ep.host}' to blocking.exceptions, or remove the block rule",
-                    location=_src(where(("endpoints", i, "url"))),
-                )
-            )
+    """An approved endpoint the block list would block (the one rule in ``core/rules.py``)."""
+    findings = [
+        Finding(
+            "GATE-CONFLICT",
+            Verdict.VIOLATION,
+            c.message,
+            subject=c.endpoint.name,
+            hint=c.hint,
+            location=_src(where(c.path)),
+        )
+        for c in endpoint_conflicts(policy, catalog)
+    ]
     return Check(
         "catalog-conflicts",
         findings=findings,
-        details={"endpoints": len(policy.endpoints), "block_rules": len(rules.block)},
+        details={"endpoints": len(policy.endpoints), "block_rules": len(effective_rules(policy, catalog).block)},
     )
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from mistral_sov.adapters.catalogfile import load_catalog
 from mistral_sov.adapters.policyfile import parse_policy
 from mistral_sov.errors import InputError, PolicyError
-from mistral_sov.resources import load_catalog
 
 REPO = Path(__file__).resolve().parents[2]
 STARTER = (REPO / "templates" / "policies" / "starter.yaml").read_text(encoding="utf-8")

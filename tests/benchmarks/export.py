@@ -18,11 +18,11 @@ from pathlib import Path
 
 from mistral_sov import __version__
 from mistral_sov.adapters.bundle import write_bundle
+from mistral_sov.adapters.catalogfile import load_catalog
 from mistral_sov.adapters.exporters import EXPORTERS, get_exporter
 from mistral_sov.adapters.policyfile import load_policy
 from mistral_sov.core.catalog import Catalog, Service
 from mistral_sov.ports import ExportOptions
-from mistral_sov.resources import load_catalog
 from mistral_sov.services.export import render_bundle
 
 POLICY = Path(__file__).resolve().parents[1] / "data" / "policy-export.yaml"

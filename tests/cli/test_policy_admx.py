@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from clihelp import run_cli
 
+from mistral_sov.adapters.catalogfile import load_catalog
 from mistral_sov.adapters.exporters import gpo
 from mistral_sov.ports import ExportOptions
-from mistral_sov.resources import load_catalog
 
 REPO = Path(__file__).resolve().parents[2]
 

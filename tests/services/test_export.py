@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from mistral_sov.adapters.catalogfile import load_catalog
 from mistral_sov.adapters.exporters import EXPORTERS, get_exporter
 from mistral_sov.adapters.policyfile import load_policy
 from mistral_sov.errors import InputError
 from mistral_sov.ports import Artifact, ExportOptions
-from mistral_sov.resources import load_catalog
 from mistral_sov.services.export import MANIFEST, Change, diff_policies, render_bundle
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "policy-export.yaml"

@@ -7,12 +7,12 @@ import json
 
 import pytest
 
+from mistral_sov.adapters.catalogfile import load_catalog
 from mistral_sov.adapters.history import changes, record
 from mistral_sov.adapters.policyfile import parse_policy
 from mistral_sov.core.findings import Check, Finding, Verdict
 from mistral_sov.errors import InconclusiveError, InputError, MissingBackendError
 from mistral_sov.reports import render
-from mistral_sov.resources import load_catalog
 from mistral_sov.services import gate
 
 POLICY = """version: 1

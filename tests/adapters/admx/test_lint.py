@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from mistral_sov.adapters.admx.lint import lint_admx
+from mistral_sov.adapters.catalogfile import load_catalog
 from mistral_sov.adapters.exporters import gpo
 from mistral_sov.errors import InputError
 from mistral_sov.ports import ExportOptions
-from mistral_sov.resources import load_catalog
 
 REPO = Path(__file__).resolve().parents[3]
 POLICY = REPO / "tests/data/policy-export.yaml"

@@ -17,12 +17,13 @@ from golden_files import assert_golden
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mistral_sov.adapters.catalogfile import load_catalog
 from mistral_sov.adapters.exporters.browsers import EXPORTER, MAX_URL_ENTRIES
 from mistral_sov.adapters.policyfile import load_policy
 from mistral_sov.core.urlmatch import parse_filter
 from mistral_sov.errors import InputError
 from mistral_sov.ports import ExportOptions
-from mistral_sov.resources import load_catalog, read_text
+from mistral_sov.resources import read_text
 
 TESTS = Path(__file__).resolve().parents[2]
 DATA = TESTS / "data" / "policy-export.yaml"

@@ -13,13 +13,13 @@ from golden_files import assert_golden
 from lxml import etree
 
 from mistral_sov.adapters.admx.lint import lint_admx
+from mistral_sov.adapters.catalogfile import load_catalog
 from mistral_sov.adapters.exporters import EXPORTERS, get_exporter, gpo
 from mistral_sov.adapters.exporters import _winreg as wr
 from mistral_sov.adapters.policyfile import load_policy
 from mistral_sov.core.rules import effective_rules
 from mistral_sov.errors import InputError
 from mistral_sov.ports import ExportOptions
-from mistral_sov.resources import load_catalog
 from mistral_sov.resources import path as shipped
 
 REPO = Path(__file__).resolve().parents[3]

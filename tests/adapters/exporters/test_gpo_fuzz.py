@@ -15,11 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from mistral_sov.adapters.catalogfile import load_catalog
 from mistral_sov.adapters.exporters import _winreg as wr
 from mistral_sov.adapters.exporters import gpo, intune
 from mistral_sov.core.policy import Endpoint, Policy
 from mistral_sov.ports import ExportOptions
-from mistral_sov.resources import load_catalog
 
 SAMBA_PY = "/usr/bin/python3"
 PD = "{http://schemas.microsoft.com/GroupPolicy/2006/07/PolicyDefinitions}"

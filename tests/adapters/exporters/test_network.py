@@ -14,12 +14,12 @@ from golden_files import assert_golden
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mistral_sov.adapters.catalogfile import load_catalog
 from mistral_sov.adapters.exporters.network import DEAD_PROXY, DOH_CANARY, EXPORTER, RPZ_ORIGIN
 from mistral_sov.adapters.policyfile import load_policy
 from mistral_sov.core.catalog import Catalog, Service
 from mistral_sov.errors import InputError
 from mistral_sov.ports import ExportOptions
-from mistral_sov.resources import load_catalog
 
 TESTS = Path(__file__).resolve().parents[2]
 DATA = TESTS / "data" / "policy-export.yaml"

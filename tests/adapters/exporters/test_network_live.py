@@ -21,10 +21,10 @@ import dns.rdatatype
 import dns.rrset
 import pytest
 
+from mistral_sov.adapters.catalogfile import load_catalog
 from mistral_sov.adapters.exporters.network import EXPORTER
 from mistral_sov.adapters.policyfile import load_policy
 from mistral_sov.ports import ExportOptions
-from mistral_sov.resources import load_catalog
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "policy-export.yaml"
 UPSTREAM_ANSWER = "127.0.0.2"
