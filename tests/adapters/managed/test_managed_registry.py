@@ -16,13 +16,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mistral_sov.adapters import managed
+from mistral_sov.adapters.catalogfile import load_catalog
 from mistral_sov.adapters.exporters import _winreg as wr
 from mistral_sov.adapters.exporters import get_exporter
 from mistral_sov.adapters.managed import files, registry_pol, winreg_reader
 from mistral_sov.adapters.policyfile import load_policy
 from mistral_sov.errors import InputError
 from mistral_sov.ports import ExportOptions
-from mistral_sov.resources import load_catalog
 from mistral_sov.services.effective import REG_DWORD, REG_SZ, combine, decode_source
 
 REPO = Path(__file__).resolve().parents[3]

@@ -16,13 +16,13 @@ import pytest
 import tree_sitter_powershell as tsp
 from tree_sitter import Language, Node, Parser
 
+from mistral_sov.adapters.catalogfile import load_catalog
 from mistral_sov.adapters.exporters import EXPORTERS, get_exporter
 from mistral_sov.adapters.exporters.fleet import ps_literal, render_collector
 from mistral_sov.adapters.policyfile import load_policy
 from mistral_sov.core import collector
 from mistral_sov.core.collector import EndpointObservation, Observation, ParsedHop, render_line
 from mistral_sov.ports import ExportOptions
-from mistral_sov.resources import load_catalog
 from mistral_sov.resources import path as shipped
 
 REPO = Path(__file__).resolve().parents[3]

@@ -9,12 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mistral_sov.adapters.catalogfile import load_catalog
 from mistral_sov.adapters.exporters import get_exporter
 from mistral_sov.adapters.managed import POLICY_KEY, registry_pol
 from mistral_sov.adapters.policyfile import parse_policy
 from mistral_sov.errors import InputError
 from mistral_sov.ports import ExportOptions
-from mistral_sov.resources import load_catalog
 from mistral_sov.services.effective import (
     INVALID,
     NO_LICENSE,
