@@ -102,6 +102,25 @@ class LocalModel(_Model):
     file: str | None = Field(default=None, max_length=4096)
 
 
+JwtAlgorithm = Literal["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
+
+
+class Oidc(_Model):
+    """Single sign-on for ``local serve`` (Entra ID, AD FS): bearer tokens are JWTs signed by
+    the issuer's keys. Only asymmetric algorithms: never ``none``, never a shared secret."""
+
+    issuer: str = Field(min_length=1, max_length=2048)
+    audience: list[str] = Field(min_length=1)
+    token_issuers: list[str] = Field(default_factory=list)  # extra accepted 'iss' (AD FS, Entra v1)
+    jwks_file: str | None = Field(default=None, max_length=4096)  # offline: the issuer's JWKS
+    algorithms: list[JwtAlgorithm] = Field(default_factory=lambda: list[JwtAlgorithm](["RS256"]), min_length=1)
+    user_claim: str = "preferred_username"
+    group_claim: str = "groups"
+    model_groups: dict[str, list[str]] = Field(default_factory=dict)  # model -> groups/roles allowed
+    client_id: str | None = None  # public client for the chat page's sign-in (authorization code + PKCE)
+    leeway_seconds: int = Field(default=60, ge=0, le=600)
+
+
 class LocalInference(_Model):
     enforce_local_only: bool = False
     models: list[LocalModel] = Field(default_factory=list)
@@ -111,6 +130,7 @@ class LocalInference(_Model):
     max_tokens: int = Field(default=2048, ge=1, le=1_000_000)
     audit_log: str | None = None
     log_prompts: bool = False
+    oidc: Oidc | None = None
 
 
 class Policy(_Model):

@@ -1,0 +1,92 @@
+"""A local OpenID Connect issuer for tests: discovery document and JWKS over HTTP on loopback,
+with generated RSA keys, and switches for hostile behaviour (hang, trickle, errors)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+
+class LocalIssuer:
+    def __init__(self) -> None:
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.kid = "test-key-1"
+        self.mode = "ok"  # ok | hang | trickle | error
+        self.requests: list[str] = []
+        issuer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                issuer.requests.append(self.path)
+                if issuer.mode == "hang":
+                    time.sleep(30)
+                    return
+                if self.path == "/.well-known/openid-configuration":
+                    body = json.dumps({"issuer": issuer.url, "jwks_uri": issuer.url + "/keys"}).encode()
+                elif self.path == "/keys":
+                    body = json.dumps(issuer.jwks()).encode()
+                else:
+                    self.send_error(404)
+                    return
+                if issuer.mode == "error":
+                    self.send_error(500)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if issuer.mode == "trickle":
+                    try:
+                        for byte in body:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(0.5)
+                    except OSError:
+                        pass  # the client gave up, as it should
+                    return
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def jwks(self) -> dict[str, Any]:
+        jwk = RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
+        jwk.update({"kid": self.kid, "use": "sig", "alg": "RS256"})
+        return {"keys": [jwk]}
+
+    def token(self, *, key: Any = None, kid: str | None = None, alg: str = "RS256", **claims: Any) -> str:
+        now = int(time.time())
+        payload = {
+            "iss": self.url,
+            "aud": "api://mistral-sov-local",
+            "sub": "00000000-0000-0000-0000-000000000001",
+            "preferred_username": "alice@klinikum.example",
+            "groups": ["staff"],
+            "iat": now,
+            "nbf": now,
+            "exp": now + 600,
+        }
+        payload.update(claims)
+        payload = {k: v for k, v in payload.items() if v is not None}
+        return jwt.encode(payload, key or self.key, algorithm=alg, headers={"kid": kid or self.kid})
+
+    def __enter__(self) -> LocalIssuer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
