@@ -1,26 +1,36 @@
-"""RIPE Atlas traceroute results -> TraceResult, one per probe (our own parser: the
-ripe-atlas-sagan library is GPLv3 and is not used).
+"""RIPE Atlas traceroute results -> trace records, and the probes file -> probe locations
+(our own parser: the ripe-atlas-sagan library is GPLv3 and is not used).
 
-Input: a JSON array of results, or JSON Lines (one result per line), as downloaded from
-``https://atlas.ripe.net/api/v2/measurements/<id>/results/``. Format (reference §6): top-level
-``af, dst_addr, dst_name, from, fw, msm_id, prb_id, proto, paris_id, result[], src_addr,
-timestamp, endtime, type``; each ``result[]`` entry is ``{hop, result:[replies]}`` or
-``{hop, error}``; a reply is ``{from, rtt, size, ttl}`` plus optional ``err`` (ICMP
-unreachable code letter), ``late``, ``ittl``, ``mtu``, ``icmpext``; a timeout is ``{"x":"*"}``;
-``hop: 255`` is the final attempt. Older firmware (fw < 4460) is accepted where the fields
-agree. A result without ``dst_addr`` (name resolution failed on the probe) becomes an
-unreached trace carrying the error.
+Results: a JSON array, or JSON Lines (one result per line; read as a stream), as downloaded
+from ``https://atlas.ripe.net/api/v2/measurements/<id>/results/``. Format (reference §6):
+top-level ``af, dst_addr, dst_name, from, fw, msm_id, prb_id, proto, paris_id, result[],
+src_addr, timestamp, endtime, type``; each ``result[]`` entry is ``{hop, result:[replies]}``
+or ``{hop, error}``; a reply is ``{from, rtt, size, ttl}`` plus optional ``err``, ``late``,
+``ittl``, ``mtu``, ``icmpext``; a timeout is ``{"x":"*"}``; ``hop: 255`` is the final attempt.
+
+Every reply is evidence: a late reply, or one whose RTT is missing, negative, non-finite, a
+string or absurdly large, still attributes its hop (only the RTT is dropped, with a note);
+IPv4-mapped, NAT64, 6to4 and leading-zero addresses are read as the IPv4 address they carry;
+a malformed address is a located input error. Hop order is the engine's job (by hop number).
+
+Probes: the RIPE Atlas probes API format (``/api/v2/probes/?id__in=…``): an object with
+``results: [...]``, a JSON array, or JSON Lines of probe objects, each with ``id``,
+``country_code`` and ``geometry: {type: Point, coordinates: [lon, lat]}``.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import ipaddress
 import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mistral_sov.core.trace import Hop, ProbeReply, TraceResult
+from mistral_sov.core.physics import VantagePoint
+from mistral_sov.core.residency import TraceRecord
+from mistral_sov.core.trace import Hop, ProbeReply, TraceResult, canonical_address
 from mistral_sov.errors import InputError, Location
 
 _ERR_KINDS = {
@@ -30,66 +40,90 @@ _ERR_KINDS = {
     "P": "protocol-unreachable",
     "p": "port-unreachable",
 }
+MAX_RTT_MS = 60_000.0  # an RTT above a minute is no measurement
+_HINT = "pass the results file unchanged, as downloaded from RIPE Atlas"
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def _read_text(path: Path, what: str, hint: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"{what} '{path}' not found", location=Location(str(path)), hint=hint) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read '{path}': {exc}", location=Location(str(path)), hint=hint) from None
+
+
+def _json_records(text: str, file: str, what: str) -> Iterator[tuple[int, Any]]:
+    """(line, object) for a JSON array (line 1… of each element is unknown: line of '[') or JSON Lines."""
+    stripped = text.lstrip()
+    if stripped.startswith("[") or (stripped.startswith("{") and "\n" not in stripped.strip()):
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"not valid JSON: {exc.msg}", location=Location(file, exc.lineno, exc.colno), hint=_HINT
+            ) from None
+        items = doc if isinstance(doc, list) else [doc]
+        yield from ((1, r) for r in items)
+        return
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield lineno, json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"line is not valid JSON: {exc.msg}",
+                location=Location(file, lineno, exc.colno),
+                hint=f"JSON Lines: one {what} object per line",
+            ) from None
 
 
 def load(path: Path) -> list[TraceResult]:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(
-            f"RIPE Atlas results '{path}' not found",
-            location=Location(str(path)),
-            hint="download them from https://atlas.ripe.net/api/v2/measurements/ID/results/",
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(
-            f"cannot read '{path}': {exc}",
-            location=Location(str(path)),
-            hint="pass the JSON or JSON Lines file of a traceroute measurement",
-        ) from None
+    """Every result of the file as a TraceResult (for tests and tools; the CLI streams ``records``)."""
+    text = _read_text(
+        path, "RIPE Atlas results", "download them from https://atlas.ripe.net/api/v2/measurements/ID/results/"
+    )
     return parse(text, str(path))
 
 
 def parse(text: str, file: str = "<atlas>") -> list[TraceResult]:
     """Parse a JSON array or JSON Lines of traceroute results; InputError names file:line."""
-    records: list[tuple[int, Any]] = []
-    stripped = text.lstrip()
-    if stripped.startswith("["):
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"not valid JSON: {exc.msg}",
-                location=Location(file, exc.lineno, exc.colno),
-                hint="pass the results file unchanged",
-            ) from None
-        records = [(1, r) for r in doc]
-    else:
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append((lineno, json.loads(line)))
-            except json.JSONDecodeError as exc:
-                raise InputError(
-                    f"line is not valid JSON: {exc.msg}",
-                    location=Location(file, lineno, exc.colno),
-                    hint="JSON Lines: one traceroute result object per line",
-                ) from None
-    if not records:
+    out = [parse_result(rec, Location(file, lineno, 1)) for lineno, rec in _json_records(text, file, "result")]
+    if not out:
         raise InputError(
             "no RIPE Atlas results in the file",
             location=Location(file),
             hint="pass the results of a traceroute measurement",
         )
-    return [parse_result(rec, Location(file, lineno, 1)) for lineno, rec in records]
+    return out
 
 
-def _num(value: Any) -> float | None:
+def _rtt(reply: dict[str, Any]) -> tuple[float | None, str]:
+    if "late" in reply:
+        late = reply.get("late")
+        return None, f"late reply (late by {late} probe{'s' if late != 1 else ''}): address kept, no RTT"
+    if "rtt" not in reply:
+        return None, "no RTT in the reply: address kept"
+    value = reply.get("rtt")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)
+        return None, f"RTT {value!r} is not a number: address kept, RTT dropped"
+    rtt = float(value)
+    if not math.isfinite(rtt) or rtt < 0 or rtt > MAX_RTT_MS:
+        return None, f"RTT {value!r} is not a usable round trip: address kept, RTT dropped"
+    return rtt, ""
+
+
+def _address(text: Any, where: Location, what: str) -> tuple[str, str]:
+    if not isinstance(text, str):
+        raise InputError(f"{what}: address {text!r} is not a string", location=where, hint=_HINT)
+    try:
+        return canonical_address(text)
+    except ValueError:
+        raise InputError(f"{what}: '{text[:80]}' is not an IP address", location=where, hint=_HINT) from None
 
 
 def parse_result(rec: Any, where: Location) -> TraceResult:
@@ -108,54 +142,38 @@ def parse_result(rec: Any, where: Location) -> TraceResult:
         )
     hops_raw = rec.get("result")
     if not isinstance(hops_raw, list):
-        raise InputError(
-            "the result has no 'result' list",
-            location=where,
-            hint="pass traceroute results as downloaded from RIPE Atlas",
-        )
-    dst = rec.get("dst_addr")
-    target = ""
-    if isinstance(dst, str):
-        try:
-            target = str(ipaddress.ip_address(dst))
-        except ValueError:
-            raise InputError(
-                f"dst_addr '{dst}' is not an IP address", location=where, hint="pass the results file unchanged"
-            ) from None
-    proto = str(rec.get("proto") or "").lower() or "udp"
+        raise InputError("the result has no 'result' list", location=where, hint=_HINT)
     notes: list[str] = []
+    target = ""
+    dst = rec.get("dst_addr")
+    if dst is not None:
+        target, note = _address(dst, where, "dst_addr")
+        if note:
+            notes.append(f"dst_addr {note}")
+    proto = str(rec.get("proto") or "").lower() or "udp"
     hops: list[Hop] = []
     reached = False
-    for entry in hops_raw:
+    for index, entry in enumerate(hops_raw):
         if not isinstance(entry, dict):
-            raise InputError(
-                "a hop entry must be a JSON object", location=where, hint="pass the results file unchanged"
-            )
+            raise InputError(f"hop entry {index + 1} is not a JSON object", location=where, hint=_HINT)
         if "error" in entry:
-            notes.append(f"hop {entry.get('hop', '?')}: {entry['error']}")
+            notes.append(f"hop {entry.get('hop', '?')}: {str(entry['error'])[:200]}")
             if "hop" not in entry:
                 continue
         ttl = entry.get("hop")
-        if isinstance(ttl, bool) or not isinstance(ttl, int) or not 1 <= ttl <= 255:
-            raise InputError(
-                f"hop number {ttl!r} is not 1..255", location=where, hint="pass the results file unchanged"
-            )
+        if isinstance(ttl, bool) or not isinstance(ttl, int) or abs(ttl) > 10_000:
+            raise InputError(f"hop entry {index + 1}: hop number {ttl!r} is not an integer", location=where, hint=_HINT)
         replies_raw = entry.get("result") or []
         if not isinstance(replies_raw, list):
-            raise InputError(
-                f"hop {ttl}: 'result' is not a list", location=where, hint="pass the results file unchanged"
-            )
+            raise InputError(f"hop {ttl}: 'result' is not a list", location=where, hint=_HINT)
         hop = Hop(ttl=ttl, sent=len(replies_raw))
         for reply in replies_raw:
-            if not isinstance(reply, dict) or "x" in reply:
-                continue
-            src, rtt = reply.get("from"), _num(reply.get("rtt"))
-            if not isinstance(src, str) or rtt is None or rtt < 0:
-                continue  # late packets carry 'late' instead of 'rtt'; nothing to time
-            try:
-                address = str(ipaddress.ip_address(src))
-            except ValueError:
-                continue
+            if not isinstance(reply, dict):
+                raise InputError(f"hop {ttl}: a reply is not a JSON object", location=where, hint=_HINT)
+            if "from" not in reply:
+                continue  # {"x": "*"}: a timeout; or an entry with no source (nothing to attribute)
+            address, mapped = _address(reply.get("from"), where, f"hop {ttl}")
+            rtt, why = _rtt(reply)
             err = reply.get("err")
             at_dst = bool(target) and address == target
             if isinstance(err, str) and err in _ERR_KINDS:
@@ -164,18 +182,20 @@ def parse_result(rec: Any, where: Location) -> TraceResult:
                 rkind = "port-unreachable" if proto == "udp" else ("tcp-synack" if proto == "tcp" else "echo-reply")
             else:
                 rkind = "time-exceeded"
-            if at_dst:
-                reached = True
-            hop.replies.append(ProbeReply(address, rtt, rkind))
+            reached = reached or at_dst
+            hop.replies.append(ProbeReply(address, rtt, rkind, note="; ".join(n for n in (mapped, why) if n)))
         hops.append(hop)
     stamp = rec.get("timestamp")
-    started = (
-        _dt.datetime.fromtimestamp(stamp, tz=_dt.timezone.utc).isoformat()
-        if isinstance(stamp, int) and not isinstance(stamp, bool) and 0 <= stamp < 2**33
-        else ""
-    )
+    valid_stamp = isinstance(stamp, int) and not isinstance(stamp, bool) and 0 <= stamp < 2**33
+    started = _dt.datetime.fromtimestamp(stamp, tz=_dt.timezone.utc).isoformat() if valid_stamp else ""  # type: ignore[arg-type]
+    if not valid_stamp:
+        notes.append(f"no usable measurement timestamp ({stamp!r})")
     end = rec.get("endtime")
-    duration = float(end - stamp) if isinstance(end, int) and isinstance(stamp, int) and end >= stamp else 0.0
+    duration = (
+        float(end - stamp)  # type: ignore[operator]
+        if valid_stamp and isinstance(end, int) and not isinstance(end, bool) and end >= stamp  # type: ignore[operator]
+        else 0.0
+    )
     notes.append(f"RIPE Atlas firmware {rec.get('fw')}, paris_id {rec.get('paris_id')}")
     raw = {
         k: rec.get(k)
@@ -206,3 +226,142 @@ def parse_result(rec: Any, where: Location) -> TraceResult:
         fidelity_notes=notes,
         raw=raw,
     )
+
+
+# ----------------------------------------------------------------------------- probes
+
+
+@dataclass(frozen=True)
+class Probe:
+    id: int
+    country: str | None
+    lat: float | None
+    lon: float | None
+
+    @property
+    def vantage(self) -> VantagePoint | None:
+        if self.lat is None or self.lon is None:
+            return None
+        return VantagePoint(f"RIPE Atlas probe {self.id}", self.lat, self.lon)
+
+
+@dataclass
+class ProbeDirectory:
+    file: str
+    probes: dict[int, Probe]
+
+
+def load_probes(path: Path) -> ProbeDirectory:
+    text = _read_text(
+        path, "RIPE Atlas probes file", "download it from https://atlas.ripe.net/api/v2/probes/?id__in=ID,ID"
+    )
+    return parse_probes(text, str(path))
+
+
+def parse_probes(text: str, file: str = "<probes>") -> ProbeDirectory:
+    stripped = text.lstrip()
+    items: list[tuple[int, Any]]
+    if stripped.startswith("{") and '"results"' in text:
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"not valid JSON: {exc.msg}",
+                location=Location(file, exc.lineno, exc.colno),
+                hint="pass the probes API answer unchanged",
+            ) from None
+        results = doc.get("results") if isinstance(doc, dict) else None
+        if not isinstance(results, list):
+            raise InputError(
+                "'results' is not a list of probes",
+                location=Location(file, 1, 1),
+                hint="pass the probes API answer unchanged",
+            )
+        items = [(1, r) for r in results]
+    else:
+        items = list(_json_records(text, file, "probe"))
+    probes: dict[int, Probe] = {}
+    for lineno, item in items:
+        where = Location(file, lineno, 1)
+        if not isinstance(item, dict) or isinstance(item.get("id"), bool) or not isinstance(item.get("id"), int):
+            raise InputError(
+                "a probe must be an object with an integer 'id'",
+                location=where,
+                hint="pass the probes API answer unchanged",
+            )
+        lat = lon = None
+        geometry = item.get("geometry")
+        if isinstance(geometry, dict) and isinstance(geometry.get("coordinates"), list):
+            coords = geometry["coordinates"]
+            ok = (
+                len(coords) == 2
+                and all(isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c) for c in coords)
+                and -180 <= coords[0] <= 180
+                and -90 <= coords[1] <= 90
+            )
+            if not ok:
+                raise InputError(
+                    f"probe {item['id']}: coordinates {coords!r} are not [longitude, latitude]",
+                    location=where,
+                    hint="GeoJSON order: [lon, lat] in degrees",
+                )
+            lon, lat = float(coords[0]), float(coords[1])
+        cc = item.get("country_code")
+        probes[item["id"]] = Probe(item["id"], cc.upper() if isinstance(cc, str) and len(cc) == 2 else None, lat, lon)
+    if not probes:
+        raise InputError(
+            "no probes in the file",
+            location=Location(file),
+            hint="pass the probes API answer for the measurement's probes",
+        )
+    return ProbeDirectory(file, probes)
+
+
+# ----------------------------------------------------------------------------- records
+
+
+def to_record(trace: TraceResult, probes: ProbeDirectory | None, where: Location) -> TraceRecord:
+    prb = trace.raw.get("prb_id")
+    prb_ok = isinstance(prb, int) and not isinstance(prb, bool)
+    probe = probes.probes.get(prb) if probes is not None and prb_ok else None  # type: ignore[arg-type]
+    vantage = probe.vantage if probe is not None else None
+    if probes is None:
+        missing = "no probes file given (--probes FILE): RIPE Atlas results carry no probe location"
+    elif not prb_ok:
+        missing = f"the result at {where.file}:{where.line} names no probe (prb_id {prb!r})"
+    elif probe is None:
+        missing = f"probe {prb} is not in the probes file {probes.file}"
+    else:
+        missing = f"probe {prb} has no coordinates in {probes.file}"
+    name = str(trace.raw.get("dst_name") or trace.target or "")
+    return TraceRecord(
+        target_name=name,
+        trace=trace,
+        source="ripe-atlas",
+        vantage=vantage,
+        vantage_id=f"atlas-probe:{prb}" if prb_ok else f"atlas-result:{where.file}:{where.line}",
+        vantage_country=probe.country if probe is not None else None,
+        vantage_missing_reason="" if vantage is not None else missing,
+        physics_required=probes is not None,
+        measured_at=trace.started_at,
+        address=trace.target if trace.raw.get("dst_addr") is not None else None,
+        notes=[f"RIPE Atlas probe {prb}, measurement {trace.raw.get('msm_id')} ({where.file}:{where.line})"],
+    )
+
+
+def records(path: Path, probes: ProbeDirectory | None = None) -> Iterator[TraceRecord]:
+    """Stream the results of ``path`` as trace records (JSON Lines are parsed line by line)."""
+    text = _read_text(
+        path, "RIPE Atlas results", "download them from https://atlas.ripe.net/api/v2/measurements/ID/results/"
+    )
+    seen = False
+    for lineno, rec in _json_records(text, str(path), "result"):
+        where = Location(str(path), lineno, 1)
+        seen = True
+        yield to_record(parse_result(rec, where), probes, where)
+    if not seen:
+        raise InputError(
+            "no RIPE Atlas results in the file",
+            location=Location(str(path)),
+            hint="pass the results of a traceroute measurement",
+        )

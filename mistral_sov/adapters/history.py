@@ -119,8 +119,8 @@ def record(path: Path, report: Report, fingerprint: Any) -> int:
         )
         run_id = int(cur.lastrowid or 0)
         for check in report.checks:
-            endpoint = str(check.details.get("endpoint") or "")
-            hops = check.details.get("hops")
+            endpoint = str(check.detail_dict.get("endpoint") or "")
+            hops = check.detail_dict.get("hops")
             seq = (
                 " > ".join(str(h.get("address") or "*") for h in hops if isinstance(h, dict))
                 if isinstance(hops, list)

@@ -1,8 +1,8 @@
 """``mistral-sov gate`` (the CI compliance gate) and ``mistral-sov gate history``.
 
 This module wires concrete adapters into ``mistral_sov.services.gate``: the policy loader,
-the exporters and bundle comparison, the ADMX linter, the model hasher and, when the
-verify-residency command is present, its residency checks. Exit codes: 0 compliant, 1 a
+the exporters and bundle comparison, the ADMX linter, the model hasher and the residency service
+(``services.verify`` wired by ``cli.residency_wiring``). Exit codes: 0 compliant, 1 a
 check failed (or a warning under --fail-on warning), 2 bad input, 3 inconclusive (never a
 pass); ``--soft-fail`` reports and exits 0.
 """
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from mistral_sov.core.findings import Check, Report
     from mistral_sov.core.policy import LocalModel
     from mistral_sov.services.gate import Unit
+    from mistral_sov.services.verify import VerifyOptions
 
 app = typer.Typer(
     help="CI compliance gate: policy, bundle drift, ADMX lint, residency, local models, catalog conflicts.",
@@ -30,37 +31,20 @@ app = typer.Typer(
 )
 
 STEP_SUMMARY_LIMIT = 1024 * 1024  # GitHub refuses a step summary over 1 MiB
-RESIDENCY_HOOK = ("mistral_sov.cli.verify", "verify_policy_endpoints")
 
 
-def _residency_unit(loaded: Any, options: dict[str, Any]) -> Unit:
-    """The residency unit, from the verify-residency command when it is installed:
-    ``mistral_sov.cli.verify.verify_policy_endpoints(loaded, targets, **options) -> Report``
-    (same options as ``verify-residency``); one check per endpoint."""
-    import importlib
-    import importlib.util
-
+def _residency_unit(loaded: Any, options: VerifyOptions) -> Unit:
+    """The residency unit: ``services.verify`` through ``cli.residency_wiring`` (one check
+    per endpoint address; the same options object as ``verify-residency``)."""
     from mistral_sov.services.gate import Unit, residency_checks
 
-    module_name, attr = RESIDENCY_HOOK
-    try:
-        spec = importlib.util.find_spec(module_name)
-    except ModuleNotFoundError:
-        spec = None
-    hook = getattr(importlib.import_module(module_name), attr, None) if spec is not None else None
-    if hook is None:
-        return Unit(
-            "residency",
-            None,
-            f"the verify-residency service is not available in this build ({module_name}.{attr} is missing)",
-        )
     if loaded is None:
         return Unit("residency", None, "the policy did not load (see the policy check)")
 
     def run() -> list[Check]:
-        opts = dict(options)
-        targets = opts.pop("endpoints", None) or []
-        return residency_checks(loaded.policy, loaded.where, lambda _policy: hook(loaded, targets, **opts).checks)
+        from mistral_sov.cli.residency_wiring import run_residency
+
+        return residency_checks(loaded.policy, loaded.where, lambda _policy: run_residency(loaded, options).checks)
 
     return Unit("residency", run)
 
@@ -122,7 +106,7 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def build_units(policy_path: Path, bundle: Path | None, residency_options: dict[str, Any]) -> tuple[list[Unit], Any]:
+def build_units(policy_path: Path, bundle: Path | None, residency_options: VerifyOptions) -> tuple[list[Unit], Any]:
     from mistral_sov.adapters import policyfile
     from mistral_sov.adapters.catalogfile import load_catalog
     from mistral_sov.services import gate
@@ -317,23 +301,21 @@ def gate_command(  # noqa: PLR0917
     only_list = gate.parse_check_list(only, "--only")
     skip_list = gate.parse_check_list(skip, "--skip")
     specs = [reports.parse_report_spec(s) for s in report_specs or []]
-    residency_options: dict[str, Any] = {
-        k: v
-        for k, v in {
-            "endpoints": endpoint or None,
-            "method": method,
-            "method_demanded": True if method else None,
-            "port": port,
-            "probes": probes,
-            "max_hops": max_hops,
-            "timeout": timeout,
-            "geoip_dbs": geoip_db or None,
-            "geofeeds": geofeed or None,
-            "ranges_dir": ranges_dir,
-            "vantage": vantage,
-        }.items()
-        if v is not None
-    }
+    from mistral_sov.services.verify import VerifyOptions
+
+    residency_options = VerifyOptions(
+        method=method or "tcp",
+        method_demanded=method is not None,
+        port=port,
+        probes=probes or 3,
+        max_hops=max_hops or 30,
+        timeout=timeout or 2.0,
+        endpoints=tuple(endpoint or ()),
+        geoip_dbs=tuple(geoip_db or ()),
+        geofeeds=tuple(geofeed or ()),
+        ranges_dir=ranges_dir,
+        vantage=vantage,
+    )
     units, _loaded = build_units(policy, bundle, residency_options)
     report = gate.run_gate(
         units,

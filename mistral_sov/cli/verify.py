@@ -1,15 +1,15 @@
 """``mistral-sov verify-residency``: trace the approved endpoints and judge every hop.
 
-Thin: wires the resolver and tracer (``adapters.probes``), the attribution providers
-(``adapters.geo``), the verdict engine (``services.verify``) and the report writers.
+Thin: parses the options into one ``VerifyOptions``; ``cli.residency_wiring`` wires the
+adapters into ``services.verify``; the report writers render the result.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,8 +19,6 @@ from mistral_sov.cli.common import OutputOption
 if TYPE_CHECKING:
     from mistral_sov.adapters.policyfile import LoadedPolicy
     from mistral_sov.core.findings import Report
-    from mistral_sov.core.physics import VantagePoint
-    from mistral_sov.services.verify import Providers, Resolution, Target
 
 
 class Method(str, Enum):
@@ -32,246 +30,6 @@ class Method(str, Enum):
 class FailOn(str, Enum):
     warning = "warning"
     violation = "violation"
-
-
-def build_providers(
-    geoip_dbs: Sequence[Path] = (), geofeeds: Sequence[Path] = (), ranges_dir: Path | None = None
-) -> Providers:
-    """The attribution providers for the given files (iptocc + operators always)."""
-    from mistral_sov.adapters.geo import ranges as ranges_mod
-    from mistral_sov.adapters.geo.countries import IptoccProvider
-    from mistral_sov.adapters.geo.geofeed import Geofeed
-    from mistral_sov.adapters.geo.mmdb import MmdbDatabase
-    from mistral_sov.adapters.geo.operators import OperatorTable
-    from mistral_sov.core.attribution import NullRangeProvider, SourceInfo
-    from mistral_sov.services.verify import Providers
-
-    providers = Providers()
-    iptocc = IptoccProvider()
-    providers.geo.append(iptocc)
-    providers.sources.append(
-        SourceInfo("iptocc", iptocc.version, "country", {"note": "RIR registration country (embedded)"})
-    )
-    for path in geoip_dbs:
-        db = MmdbDatabase(Path(path))
-        if db.has_geo:
-            providers.geo.append(db)
-        if db.has_asn:
-            providers.asn.append(db)
-        providers.sources.append(db.info())
-    for path in geofeeds:
-        feed = Geofeed.from_file(Path(path))
-        providers.geo.append(feed)
-        providers.sources.append(feed.info())
-    directory = Path(ranges_dir) if ranges_dir is not None else ranges_mod.default_dir()
-    if (directory / ranges_mod.MANIFEST).exists():
-        index = ranges_mod.RangeIndex.load(directory)
-        providers.ranges = index
-        providers.sources.extend(index.infos())
-    else:
-        providers.ranges = NullRangeProvider()
-        providers.sources.append(SourceInfo("cloud-ranges", "", "ranges", {"note": f"none installed in {directory}"}))
-    table = OperatorTable.load()
-    providers.operators = table
-    providers.sources.append(table.info())
-    return providers
-
-
-def resolve_host(host: str) -> Resolution:
-    """DNS evidence for ``host`` (helper C's resolver when present; IP literals as is)."""
-    import ipaddress
-
-    from mistral_sov.services.verify import Resolution
-
-    try:
-        return Resolution(host, [str(ipaddress.ip_address(host.strip("[]")))], resolver="literal")
-    except ValueError:
-        pass
-    try:
-        from mistral_sov.adapters.probes import resolver as probe_resolver
-    except ImportError:
-        probe_resolver = None  # type: ignore[assignment]
-    if probe_resolver is not None and hasattr(probe_resolver, "resolve"):
-        from mistral_sov.errors import InconclusiveError
-
-        try:
-            res = probe_resolver.resolve(host)
-        except InconclusiveError as exc:
-            return Resolution(host, error=exc.message)
-        error = res.error or ("" if res.ok else f"DNS answered '{res.status}' for {host}")
-        return Resolution(
-            host,
-            [str(a) for a in res.addresses] if res.ok else [],
-            [str(c) for c in res.cname_chain],
-            res.nameserver,
-            [str(f) for f in res.flags],
-            error,
-        )
-    import socket
-
-    try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError) as exc:
-        return Resolution(host, resolver="system", error=str(exc))
-    addresses: list[str] = []
-    for info in infos:
-        addr = str(info[4][0]).split("%")[0]
-        if addr not in addresses:
-            addresses.append(addr)
-    return Resolution(host, addresses, resolver="system (getaddrinfo)")
-
-
-def make_tracer(
-    method: str,
-    demanded: bool,
-    probes: int,
-    max_hops: int,
-    timeout: float,
-    *,
-    on_progress: Callable[[int, int, Any], None] | None = None,
-) -> Callable[[list[tuple[str, int]]], dict[tuple[str, int], Any]]:
-    """A batch trace function over helper C's ``select_tracer``/``trace_many``."""
-    from mistral_sov.adapters.probes.tracers import select_tracer, trace_many
-
-    tracer = select_tracer(method, demanded=demanded)
-
-    def run(jobs: list[tuple[str, int]]) -> dict[tuple[str, int], Any]:
-        out: dict[tuple[str, int], Any] = {}
-        ports = sorted({p for _a, p in jobs})
-        for port in ports:
-            addresses = [a for a, p in jobs if p == port]
-            results = trace_many(
-                tracer,
-                addresses,
-                method=method,
-                port=port,
-                probes=probes,
-                max_hops=max_hops,
-                timeout=timeout,
-                on_progress=on_progress,
-            )
-            for address, result in zip(addresses, results, strict=True):
-                out[(address, port)] = result
-        return out
-
-    return run
-
-
-def _now() -> str:
-    import datetime as dt
-
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
-
-
-def policy_vantage(loaded: LoadedPolicy | None) -> VantagePoint | None:
-    from mistral_sov.core.physics import VantagePoint, parse_vantage
-
-    if loaded is None or loaded.policy.vantage is None:
-        return None
-    v = loaded.policy.vantage
-    if v.city:
-        return parse_vantage(v.city)
-    if v.lat is not None and v.lon is not None:
-        return VantagePoint(None, v.lat, v.lon)
-    return None
-
-
-def _location(loaded: LoadedPolicy, index: int) -> Any:
-    from mistral_sov.core.findings import SourceLocation
-
-    loc = loaded.where(("endpoints", index, "url"))
-    return SourceLocation(loc.file, loc.line, loc.column)
-
-
-def targets_for(loaded: LoadedPolicy | None, raw_targets: Sequence[str]) -> list[Target]:
-    """Policy endpoints (all, or those a TARGET names) and ad-hoc TARGETs (URL, host or IP)."""
-    from urllib.parse import urlsplit
-
-    from mistral_sov.errors import InputError
-    from mistral_sov.services.verify import Target
-
-    endpoints = list(enumerate(loaded.policy.endpoints)) if loaded else []
-    if not raw_targets:
-        if not endpoints:
-            raise InputError(
-                "nothing to verify: no TARGET given and the policy lists no endpoints",
-                hint="pass TARGET (URL, host or IP), or add endpoints: to the policy",
-            )
-        return [Target.from_endpoint(ep, _location(loaded, i)) for i, ep in endpoints]  # type: ignore[arg-type]
-    out: list[Target] = []
-    for raw in raw_targets:
-        text = raw.strip()
-        match = next(((i, ep) for i, ep in endpoints if text in (ep.name, ep.url, ep.host)), None)
-        if match is not None:
-            out.append(Target.from_endpoint(match[1], _location(loaded, match[0])))  # type: ignore[arg-type]
-            continue
-        bare = text if ":" not in text or text.startswith("[") else f"[{text}]"
-        url = text if "://" in text else f"https://{bare}"
-        try:
-            parts = urlsplit(url)
-            host = (parts.hostname or "").lower()
-            port = parts.port or (80 if parts.scheme == "http" else 443)
-        except ValueError as exc:
-            raise InputError(
-                f"'{raw}' is not a URL, host name or IP address ({exc})",
-                field="TARGET",
-                hint="e.g. https://api.mistral.ai, api.mistral.ai or 203.0.113.10",
-            ) from None
-        if not host or any(c.isspace() for c in host):
-            raise InputError(
-                f"'{raw}' is not a URL, host name or IP address",
-                field="TARGET",
-                hint="e.g. https://api.mistral.ai, api.mistral.ai or 203.0.113.10",
-            )
-        out.append(Target(host, url if "://" in text else "", host, port))
-    return out
-
-
-def verify_policy_endpoints(
-    loaded: LoadedPolicy | None,
-    targets: Sequence[str] = (),
-    *,
-    method: str = "tcp",
-    method_demanded: bool = False,
-    port: int | None = None,
-    probes: int = 3,
-    max_hops: int = 30,
-    timeout: float = 2.0,
-    geoip_dbs: Sequence[Path] = (),
-    geofeeds: Sequence[Path] = (),
-    ranges_dir: Path | None = None,
-    vantage: str | None = None,
-    on_progress: Callable[[int, int, Any], None] | None = None,
-) -> Report:
-    """Verify the residency of every approved endpoint of ``loaded`` (or of ``targets``).
-
-    The function the CI gate calls: same options as ``verify-residency``; ``vantage`` is a
-    city or ``LAT,LON`` (default: the policy's ``vantage``). Returns the Report
-    (``kind='verify-residency'``); ``report.exit_status(fail_on)`` gives 0/1/3. Raises
-    InputError (2) for bad input and MissingBackendError (4) when the tracer backend is
-    missing."""
-    from mistral_sov import __version__
-    from mistral_sov.core.physics import parse_vantage
-    from mistral_sov.core.policy import Zones
-    from mistral_sov.services.verify import VerifyOptions, verify_targets
-
-    point = parse_vantage(vantage) if vantage else policy_vantage(loaded)
-    providers = build_providers(geoip_dbs, geofeeds, ranges_dir)
-    wanted = targets_for(loaded, targets)
-    trace = make_tracer(method, method_demanded, probes, max_hops, timeout, on_progress=on_progress)
-    return verify_targets(
-        wanted,
-        loaded.policy.zones if loaded else Zones(),
-        resolve=resolve_host,
-        trace=trace,
-        providers=providers,
-        vantage=point,
-        options=VerifyOptions(method, port, probes, max_hops, timeout),
-        tool_version=__version__,
-        generated_at=_now(),
-        policy_file=str(loaded.path) if loaded else "",
-        policy_sha256=loaded.sha256 if loaded else "",
-    )
 
 
 def report_bytes(report: Report, fmt: str, sign_key: Path | None, fail_on: str = "violation") -> bytes:
@@ -342,7 +100,15 @@ def verify_residency(  # noqa: PLR0917
     port: Annotated[
         int | None, typer.Option("--port", min=1, max=65535, help="Destination port (default: the endpoint's).")
     ] = None,
-    probes: Annotated[int, typer.Option("--probes", min=1, max=16, help="Probes per hop.")] = 3,
+    probes: Annotated[
+        str,
+        typer.Option(
+            "--probes",
+            metavar="N|FILE",
+            help="Probes per hop (1-16); with --from-atlas: the RIPE Atlas probes file (probes API JSON) "
+            "giving each probe's location.",
+        ),
+    ] = "3",
     max_hops: Annotated[int, typer.Option("--max-hops", min=1, max=64, help="Highest TTL.")] = 30,
     timeout: Annotated[float, typer.Option("--timeout", min=0.05, max=60, help="Seconds to wait per trace.")] = 2.0,
     geoip_db: Annotated[
@@ -374,6 +140,8 @@ def verify_residency(  # noqa: PLR0917
 ) -> int:
     """Trace each approved endpoint and prove every hop stays in the allowed zones."""
     from mistral_sov import reports
+    from mistral_sov.cli.residency_wiring import run_residency
+    from mistral_sov.services.verify import VerifyOptions
 
     specs = list(report or [])
     for spec in specs:
@@ -382,59 +150,52 @@ def verify_residency(  # noqa: PLR0917
         from mistral_sov.adapters import evidence
 
         evidence.load_private_key(sign_key)
+    per_hop, probes_file = _probes(probes, from_atlas is not None)
     loaded = _load(policy, required=not targets and from_atlas is None)
+    options = VerifyOptions(
+        method=(method or Method.tcp).value,
+        method_demanded=method is not None,
+        port=port,
+        probes=per_hop,
+        max_hops=max_hops,
+        timeout=timeout,
+        endpoints=tuple(targets or ()),
+        geoip_dbs=tuple(geoip_db or ()),
+        geofeeds=tuple(geofeed or ()),
+        ranges_dir=ranges_dir,
+        vantage=vantage,
+        atlas_results=from_atlas,
+        atlas_probes=probes_file,
+    )
     if from_atlas is not None:
-        result = _judge_atlas(loaded, from_atlas, geoip_db or [], geofeed or [], ranges_dir)
+        result = run_residency(loaded, options)
     else:
         from mistral_sov.cli._ui import progress
 
         with progress("tracing") as on_progress:
-            result = verify_policy_endpoints(
-                loaded,
-                targets or [],
-                method=(method or Method.tcp).value,
-                method_demanded=method is not None,
-                port=port,
-                probes=probes,
-                max_hops=max_hops,
-                timeout=timeout,
-                geoip_dbs=geoip_db or [],
-                geofeeds=geofeed or [],
-                ranges_dir=ranges_dir,
-                vantage=vantage,
-                on_progress=on_progress,
-            )
+            result = run_residency(loaded, options, on_progress=on_progress)
     write_reports(result, specs, sign_key, fail_on.value)
     _show(result, output, sign_key, fail_on.value)
     return int(result.exit_status(fail_on.value))
 
 
-def _judge_atlas(
-    loaded: LoadedPolicy | None, path: Path, dbs: Sequence[Path], feeds: Sequence[Path], ranges_dir: Path | None
-) -> Report:
-    from mistral_sov import __version__
-    from mistral_sov.adapters import atlas
-    from mistral_sov.core.policy import Zones
-    from mistral_sov.services.verify import judge_atlas
+def _probes(value: str, atlas: bool) -> tuple[int, Path | None]:
+    """``--probes``: a count of probes per hop, or (with --from-atlas) the Atlas probes file."""
+    from mistral_sov.errors import InputError
 
-    traces = atlas.load(path)
-    providers = build_providers(dbs, feeds, ranges_dir)
-    endpoints = targets_for(loaded, []) if loaded and loaded.policy.endpoints else []
-
-    def locate(name: str) -> Target | None:
-        return next((t for t in endpoints if name in (t.host, t.name)), None)
-
-    return judge_atlas(
-        traces,
-        loaded.policy.zones if loaded else Zones(),
-        providers,
-        tool_version=__version__,
-        generated_at=_now(),
-        source_file=str(path),
-        policy_file=str(loaded.path) if loaded else "",
-        policy_sha256=loaded.sha256 if loaded else "",
-        locate=locate,
-    )
+    text = value.strip()
+    if text.isdigit():
+        n = int(text)
+        if not 1 <= n <= 16:
+            raise InputError(f"--probes {n}: probes per hop must be 1..16", field="--probes", hint="e.g. --probes 3")
+        return n, None
+    if not atlas:
+        raise InputError(
+            f"--probes '{value}' is not a number of probes per hop",
+            field="--probes",
+            hint="give 1..16; a probes FILE is only read with --from-atlas",
+        )
+    return 3, Path(text)
 
 
 def _show(result: Report, output: OutputFormat, sign_key: Path | None, fail_on: str) -> None:
@@ -445,9 +206,11 @@ def _show(result: Report, output: OutputFormat, sign_key: Path | None, fail_on: 
         from mistral_sov.reports.console import print_report
 
         print_report(result, console())
-        atlas_info = result.metadata.get("evidence", {}).get("atlas")
-        if atlas_info:
-            console().print(atlas_info["summary"])
+        measured = result.metadata.get("evidence", {}).get("measurements")
+        if measured:
+            console().print(measured["summary"])
+            for row in measured["per_vantage"]:
+                console().print(f"  {row['vantage_id']} ({row['country'] or '?'}): {row['verdict']}")
         return
     fmt = "json"
     data = report_bytes(result, fmt, sign_key, fail_on)

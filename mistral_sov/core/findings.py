@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mistral_sov.errors import ExitStatus
+
+if TYPE_CHECKING:
+    from mistral_sov.core.residency import ResidencyDetails
 
 
 class Verdict(str, Enum):
@@ -100,8 +103,14 @@ class Check:
     findings: list[Finding] = field(default_factory=list)
     duration_s: float = 0.0
     skipped_reason: str = ""
-    details: dict[str, Any] = field(default_factory=dict)  # e.g. the hop table
+    details: dict[str, Any] = field(default_factory=dict)  # free-form details of non-residency checks
     verdict_override: Verdict | None = None
+    residency: ResidencyDetails | None = None  # the typed hop table of a residency check
+
+    @property
+    def detail_dict(self) -> dict[str, Any]:
+        """The details as JSON: the residency record when there is one."""
+        return self.residency.to_dict() if self.residency is not None else self.details
 
     @property
     def verdict(self) -> Verdict:
@@ -123,8 +132,9 @@ class Check:
         }
         if self.skipped_reason:
             out["skipped_reason"] = self.skipped_reason
-        if self.details:
-            out["details"] = self.details
+        details = self.detail_dict
+        if details:
+            out["details"] = details
         return out
 
 

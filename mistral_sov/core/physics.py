@@ -211,3 +211,90 @@ def parse_vantage(text: str) -> VantagePoint:
             hint=f"did you mean '{close[0]}'?" if close else "give LAT,LON, e.g. 50.11,8.68",
         )
     return VantagePoint(place.name, place.lat, place.lon)
+
+
+# ----------------------------------------------------------------------------- areas
+
+
+@dataclass(frozen=True)
+class Area:
+    """Where a claim puts a host: a point with an uncertainty radius, or a country (its box)."""
+
+    label: str
+    lat: float | None = None
+    lon: float | None = None
+    radius_km: float = 0.0
+    country: str | None = None
+
+    @property
+    def is_point(self) -> bool:
+        return self.lat is not None and self.lon is not None
+
+
+_BOX_STEP_DEG = 0.5
+# sampling a box edge every 0.5 degree misses the true nearest point by at most a quarter
+# degree of arc (~28 km): subtracted so a sampled distance never exceeds the true one
+_BOX_SAMPLING_SLACK_KM = 30.0
+
+
+def _box_edge(code: str) -> list[tuple[float, float]]:
+    lat_min, lat_max, lon_min, lon_max = country_boxes()[code]
+    pts: list[tuple[float, float]] = []
+    n_lat = max(1, int((lat_max - lat_min) / _BOX_STEP_DEG))
+    n_lon = max(1, int((lon_max - lon_min) / _BOX_STEP_DEG))
+    for i in range(n_lat + 1):
+        lat = lat_min + (lat_max - lat_min) * i / n_lat
+        pts += [(lat, lon_min), (lat, lon_max)]
+    for i in range(n_lon + 1):
+        lon = lon_min + (lon_max - lon_min) * i / n_lon
+        pts += [(lat_min, lon), (lat_max, lon)]
+    return pts
+
+
+@cache
+def box_distance_km(a: str, b: str) -> float | None:
+    """A lower bound of the distance between two countries' boxes (0 when they overlap);
+    None when either has no box."""
+    boxes = country_boxes()
+    if a not in boxes or b not in boxes:
+        return None
+    if a == b:
+        return 0.0
+    (a0, a1, a2, a3), (b0, b1, b2, b3) = boxes[a], boxes[b]
+    if a0 <= b1 and b0 <= a1 and a2 <= b3 and b2 <= a3:
+        return 0.0
+    small, big = (a, b) if (a1 - a0) * (a3 - a2) <= (b1 - b0) * (b3 - b2) else (b, a)
+    best = min((distance_to_country_km(lat, lon, big) or 0.0) for lat, lon in _box_edge(small))
+    return max(0.0, best - _BOX_SAMPLING_SLACK_KM)
+
+
+def area_distance_km(a: Area, b: Area) -> float | None:
+    """A lower bound of the distance between two areas (None: cannot be judged)."""
+    if a.is_point and b.is_point:
+        d = great_circle_km(a.lat, a.lon, b.lat, b.lon)  # type: ignore[arg-type]
+    elif a.is_point and b.country:
+        found = distance_to_country_km(a.lat, a.lon, b.country)  # type: ignore[arg-type]
+        if found is None:
+            return None
+        d = found
+    elif b.is_point and a.country:
+        return area_distance_km(b, a)
+    elif a.country and b.country:
+        found = box_distance_km(a.country, b.country)
+        if found is None:
+            return None
+        d = found
+    else:
+        return None
+    return max(0.0, d - a.radius_km - b.radius_km)
+
+
+def refutes(a: Area, b: Area, rtt_budget_ms: float) -> Contradiction | None:
+    """``a`` and ``b`` both answered within round trips totalling ``rtt_budget_ms`` from one
+    vantage point: they cannot be farther apart than light travels in that budget (plus the
+    vantage tolerance). Returns the contradiction, or None."""
+    limit = bounds(rtt_budget_ms).max_km_vacuum
+    d = area_distance_km(a, b)
+    if d is None or d <= limit + VANTAGE_TOLERANCE_KM:
+        return None
+    return Contradiction(b.label, round(d, 1), limit)

@@ -47,6 +47,13 @@ class Zones(_Model):
     unknown_hops: Action = "warn"
 
 
+class Evidence(_Model):
+    """What residency evidence must contain (docs/residency.md)."""
+
+    physics: Action = "warn"  # a trace with no vantage location: allow / warn / fail (INCONCLUSIVE)
+    max_data_age: dict[str, int] = Field(default_factory=dict)  # source kind -> days; defaults per kind
+
+
 class Vantage(_Model):
     city: str | None = None
     lat: float | None = Field(default=None, ge=-90, le=90)
@@ -58,6 +65,7 @@ class Endpoint(_Model):
     url: str = Field(max_length=2048)
     region: str | None = None
     private_link: bool = False
+    deployment: Literal["regional", "datazone", "global"] | None = None
     description: str = Field(default="", max_length=1000)
 
     @property
@@ -138,6 +146,7 @@ class Policy(_Model):
     organization: str = Field(min_length=1, max_length=200)
     zones: Zones = Field(default_factory=Zones)
     vantage: Vantage | None = None
+    evidence: Evidence = Field(default_factory=Evidence)
     endpoints: list[Endpoint] = Field(default_factory=list)
     blocking: Blocking = Field(default_factory=Blocking)
     browsers: Browsers = Field(default_factory=Browsers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,13 +10,16 @@ from typing import Any
 @dataclass(frozen=True)
 class ProbeReply:
     """One answer to one probe. ``kind`` is 'time-exceeded', 'unreachable', 'echo-reply',
-    'tcp-synack', 'tcp-rst' or 'port-unreachable'."""
+    'tcp-synack', 'tcp-rst' or 'port-unreachable'. ``rtt_ms`` is None when the reply carries
+    no usable round-trip time (a late reply, a missing/negative/non-finite RTT): the reply
+    still attributes the hop, only its timing is dropped."""
 
     address: str
-    rtt_ms: float
+    rtt_ms: float | None
     kind: str
     icmp_type: int | None = None
     icmp_code: int | None = None
+    note: str = ""  # e.g. "late by 2 probes", "RTT missing"
 
 
 @dataclass
@@ -23,6 +27,7 @@ class Hop:
     ttl: int
     sent: int
     replies: list[ProbeReply] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. "duplicate hop number", "after the destination"
 
     @property
     def addresses(self) -> list[str]:
@@ -33,7 +38,7 @@ class Hop:
 
     @property
     def min_rtt_ms(self) -> float | None:
-        return min((r.rtt_ms for r in self.replies), default=None)
+        return min((r.rtt_ms for r in self.replies if r.rtt_ms is not None), default=None)
 
     @property
     def silent(self) -> bool:
@@ -93,3 +98,61 @@ class Resolution:
     @property
     def ok(self) -> bool:
         return self.status in ("ok", "ip-literal") and bool(self.addresses)
+
+    @property
+    def resolver(self) -> str:
+        return self.nameserver
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "host": self.host,
+            "status": self.status,
+            "cname_chain": list(self.cname_chain),
+            "addresses": list(self.addresses),
+            "resolver": self.nameserver,
+            "flags": list(self.flags),
+            "error": self.error,
+        }
+
+    @classmethod
+    def literal(cls, address: str) -> Resolution:
+        """An IP literal: no DNS asked."""
+        if ":" in address:
+            return cls(address, address, status="ip-literal", aaaa=[address])
+        return cls(address, address, status="ip-literal", a=[address])
+
+    @classmethod
+    def failed(cls, host: str, error: str, status: str = "error") -> Resolution:
+        return cls(host, host, status=status, error=error)
+
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_SIXTOFOUR = ipaddress.IPv6Network("2002::/16")
+
+
+def canonical_address(text: str) -> tuple[str, str]:
+    """``(address, note)``: an address in its canonical form, every textual variant of an
+    IPv4 address mapped to that IPv4 address: IPv4-mapped (``::ffff:a.b.c.d``), NAT64
+    (``64:ff9b::/96``), 6to4 (``2002:AABB:CCDD::/48``) and dotted quads with leading zeros
+    (``010.001.002.003`` is read as decimal 10.1.2.3, as traceroute tools print it). ``note``
+    says what was mapped ('' when nothing was). Raises ValueError for anything else."""
+    raw = text.strip()
+    if raw.count(".") == 3 and ":" not in raw:
+        parts = raw.split(".")
+        if all(p.isascii() and p.isdigit() and 1 <= len(p) <= 3 for p in parts):
+            octets = [int(p) for p in parts]
+            if all(o <= 255 for o in octets):
+                v4 = ".".join(str(o) for o in octets)
+                return v4, ("" if v4 == raw else f"written '{raw}' (leading zeros), read as {v4}")
+        raise ValueError(f"'{text}' is not an IP address")
+    ip = ipaddress.ip_address(raw.split("%", 1)[0] if raw.startswith("fe80") else raw)
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped), f"written '{raw}' (IPv4-mapped), read as {ip.ipv4_mapped}"
+        if ip in _NAT64:
+            nat64 = str(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+            return nat64, f"written '{raw}' (NAT64 64:ff9b::/96), read as {nat64}"
+        if ip.sixtofour is not None and ip in _SIXTOFOUR:
+            return str(ip.sixtofour), f"written '{raw}' (6to4), read as {ip.sixtofour}"
+    out = str(ip)
+    return out, ""

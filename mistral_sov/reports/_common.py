@@ -8,6 +8,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from mistral_sov.core.findings import Check, Finding, Report, Verdict
+from mistral_sov.core.residency import HopRow, ResidencyDetails
 
 # Characters XML 1.0 forbids (and HTML parsers reject): C0 controls except TAB/LF/CR,
 # surrogates, U+FFFE/U+FFFF. They are replaced, never passed through.
@@ -42,35 +43,38 @@ def fmt_list(value: Any) -> str:
 
 
 def is_residency(check: Check) -> bool:
-    return isinstance(check.details.get("hops"), list)
+    return check.residency is not None
 
 
-def hops(check: Check) -> list[dict[str, Any]]:
-    raw = check.details.get("hops")
-    return [h for h in raw if isinstance(h, dict)] if isinstance(raw, list) else []
+def residency(check: Check) -> ResidencyDetails:
+    return check.residency if check.residency is not None else ResidencyDetails(endpoint=check.name)
 
 
-def hop_verdict(check: Check, hop: dict[str, Any]) -> Verdict | None:
+def hops(check: Check) -> list[HopRow]:
+    """The typed hop rows of a residency check (the one shape every writer renders)."""
+    return list(check.residency.hops) if check.residency is not None else []
+
+
+def hop_verdict(check: Check, hop: HopRow) -> Verdict | None:
     """The worst verdict among the findings the verify service attached to this hop
     (None when it attached none). Writers never judge a hop themselves."""
-    ttl = hop.get("ttl")
+    ttl = hop.ttl
     verdicts = [f.verdict for f in check.findings if f.hop is not None and f.hop == ttl]
     if not verdicts:
         return None
     return max(verdicts, key=lambda v: v.rank)
 
 
-def rtt_text(hop: dict[str, Any]) -> str:
-    rtts = hop.get("rtt_ms")
-    if isinstance(rtts, list) and rtts:
-        return " / ".join(fmt_num(float(r), 2) for r in rtts if isinstance(r, (int, float)))
-    if hop.get("min_rtt_ms") is not None:
-        return fmt_num(hop.get("min_rtt_ms"), 2)
-    return "*"
+def rtt_text(hop: HopRow) -> str:
+    if hop.rtt_ms:
+        return " / ".join(fmt_num(float(r), 2) for r in hop.rtt_ms)
+    if hop.min_rtt_ms is not None:
+        return fmt_num(hop.min_rtt_ms, 2)
+    return "*" if hop.silent else "(no RTT)"
 
 
-def distance_text(hop: dict[str, Any]) -> str:
-    fibre, vacuum = hop.get("max_km_fibre"), hop.get("max_km_vacuum")
+def distance_text(hop: HopRow) -> str:
+    fibre, vacuum = hop.max_km_fibre, hop.max_km_vacuum
     parts = []
     if isinstance(fibre, (int, float)):
         parts.append(f"≤{fibre:,.0f} km fibre")
@@ -79,26 +83,39 @@ def distance_text(hop: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def operator_text(hop: dict[str, Any]) -> str:
-    asn, op = hop.get("asn"), hop.get("operator")
+def operator_text(hop: HopRow) -> str:
+    asn, op = hop.asn, hop.operator
     text = clean(op) if op else ""
     if asn is not None:
         text = f"AS{asn} {text}".strip()
-    juris = hop.get("jurisdiction")
-    if juris and juris != hop.get("country"):
+    juris = hop.jurisdiction
+    if juris and juris != hop.country:
         text = f"{text} [{clean(juris)}]".strip()
     return text
 
 
-def country_text(hop: dict[str, Any]) -> str:
-    country = clean(hop.get("country") or "")
-    if hop.get("uncertain"):
+def country_text(hop: HopRow) -> str:
+    country = clean(hop.country or "")
+    if hop.uncertain:
         country = f"{country}?" if country else "?"
     return country
 
 
+def sources_text(hop: HopRow) -> str:
+    """Which source said which country, and what physics said of it."""
+    return "; ".join(f"{clean(c.source)}: {clean(c.country or '?')} (physics {clean(c.physics)})" for c in hop.claims)
+
+
+def vantage_text(d: ResidencyDetails) -> str:
+    v = d.vantage
+    if v is None:
+        return "none (physics not evaluated)"
+    where = v.name or ""
+    return f"{where} ({v.lat:.4g}, {v.lon:.4g})".strip()
+
+
 def check_subject(check: Check) -> str:
-    return clean(check.details.get("endpoint") or check.name)
+    return clean(check.residency.endpoint if check.residency is not None else check.name)
 
 
 def relative_uri(file: str, base_dir: Path | None) -> str:

@@ -22,6 +22,7 @@ from mistral_sov.reports._common import (
     hops,
     is_residency,
     operator_text,
+    residency,
     rtt_text,
 )
 
@@ -49,9 +50,9 @@ def _verdict(v: Verdict | None) -> Any:
 def hop_table(check: Check) -> Any:
     from rich.table import Table
 
-    d = check.details
-    title = f"{check_subject(check)}  {d.get('host') or ''} → {d.get('address') or '?'}"
-    if not d.get("reached"):
+    d = residency(check)
+    title = f"{check_subject(check)}  {d.host or ''} → {d.address or '?'}"
+    if not d.reached:
         title += "  (destination not reached)"
     table = Table(title=clean(title), title_justify="left", header_style="bold")
     for header, justify in (
@@ -68,14 +69,14 @@ def hop_table(check: Check) -> Any:
         table.add_column(header, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for hop in hops(check):
         table.add_row(
-            _text(hop.get("ttl", "")),
-            _text(hop.get("address") or "*"),
+            _text(hop.ttl),
+            _text(hop.address or "*"),
             _text(rtt_text(hop)),
             _text(country_text(hop)),
             _text(operator_text(hop)),
-            _text(hop.get("region") or ""),
+            _text(hop.region or ""),
             _text(distance_text(hop)),
-            _text(fmt_list(hop.get("flags"))),
+            _text(fmt_list(hop.flags)),
             _verdict(hop_verdict(check, hop)),
         )
     return table

@@ -6,9 +6,9 @@ marked) and the findings. No scripts, no external assets; every string is escape
 from __future__ import annotations
 
 from html import escape
-from typing import Any
 
 from mistral_sov.core.findings import Check, Report, Verdict
+from mistral_sov.core.residency import HopRow
 from mistral_sov.reports._common import (
     check_subject,
     clean,
@@ -20,7 +20,10 @@ from mistral_sov.reports._common import (
     hops,
     is_residency,
     operator_text,
+    residency,
     rtt_text,
+    sources_text,
+    vantage_text,
 )
 
 COLOURS = {
@@ -57,13 +60,13 @@ def badge(v: Verdict) -> str:
     return f'<span class="v {v.value}">{v.value}</span>'
 
 
-def _node_colour(check: Check, hop: dict[str, Any]) -> str:
+def _node_colour(check: Check, hop: HopRow) -> str:
     verdict = hop_verdict(check, hop)
     if verdict is not None:
         return COLOURS[verdict]
-    if not hop.get("address"):
+    if not hop.address:
         return SILENT
-    return COLOURS[Verdict.COMPLIANT] if hop.get("country") else UNJUDGED
+    return COLOURS[Verdict.COMPLIANT] if hop.country else UNJUDGED
 
 
 ROW = 78
@@ -72,11 +75,11 @@ LEFT = 60
 
 def path_svg(check: Check) -> str:
     """The path diagram for one residency check."""
-    d = check.details
+    d = residency(check)
     hop_list = hops(check)
-    dest_addr = d.get("address")
+    dest_addr = d.address
     last = hop_list[-1] if hop_list else None
-    dest_is_last = bool(d.get("reached")) and last is not None and (not dest_addr or last.get("address") == dest_addr)
+    dest_is_last = bool(d.reached) and last is not None and (not dest_addr or last.address == dest_addr)
     rows = 1 + len(hop_list) + (0 if dest_is_last else 1)
     height = rows * ROW + 20
     width = 960
@@ -89,41 +92,38 @@ def path_svg(check: Check) -> str:
     for i in range(rows - 1):
         y1, y2 = y0 + i * ROW, y0 + (i + 1) * ROW
         dashed = ""
-        if i + 1 < len(hop_list) + 1 and i < len(hop_list) and not hop_list[i].get("address"):
+        if i + 1 < len(hop_list) + 1 and i < len(hop_list) and not hop_list[i].address:
             dashed = ' stroke-dasharray="4 4"'
         if not dest_is_last and i == rows - 2:
             dashed = ' stroke-dasharray="4 4"'
         out.append(f'<line x1="{LEFT}" y1="{y1}" x2="{LEFT}" y2="{y2}" stroke="#90a4ae" stroke-width="2"{dashed}/>')
     # vantage point
-    vantage = d.get("vantage") if isinstance(d.get("vantage"), dict) else {}
-    vname = vantage.get("name") if vantage else None
+    vname = vantage_text(d)
     vpos = ""
-    if vantage and vantage.get("lat") is not None and vantage.get("lon") is not None:
-        vpos = f" ({vantage.get('lat')}, {vantage.get('lon')})"
     out.append(
         f'<g class="vantage"><rect x="{LEFT - 12}" y="{y0 - 12}" width="24" height="24" fill="#37474f"/>'
         f'<text x="{LEFT + 30}" y="{y0 - 2}" font-weight="bold">vantage {e(vname or "")}{e(vpos)}</text>'
-        f'<text x="{LEFT + 30}" y="{y0 + 14}" class="muted">{e(d.get("method") or "")} / '
-        f"{e(d.get('tracer') or '')} → {e(d.get('host') or '')}:{e(d.get('port') or '')}</text></g>"
+        f'<text x="{LEFT + 30}" y="{y0 + 14}" class="muted">{e(d.method or "")} / '
+        f"{e(d.tracer or '')} → {e(d.host or '')}:{e(d.port or '')}</text></g>"
     )
     for i, hop in enumerate(hop_list):
         y = y0 + (i + 1) * ROW
         colour = _node_colour(check, hop)
         is_dest = dest_is_last and i == len(hop_list) - 1
         verdict = hop_verdict(check, hop)
-        addr = hop.get("address") or "*  (no reply)"
-        title = f"hop {hop.get('ttl')}: {addr}" + (f" — {verdict.value}" if verdict else "")
+        addr = hop.address or "*  (no reply)"
+        title = f"hop {hop.ttl}: {addr}" + (f" — {verdict.value}" if verdict else "")
         ring = (
             f'<circle cx="{LEFT}" cy="{y}" r="17" fill="none" stroke="{colour}" stroke-width="3"/>' if is_dest else ""
         )
-        line1 = f"TTL {hop.get('ttl', '')}  {addr}" + ("   ◀ destination" if is_dest else "")
-        place = " · ".join(p for p in (country_text(hop), clean(hop.get("region") or ""), operator_text(hop)) if p)
+        line1 = f"TTL {hop.ttl}  {addr}" + ("   ◀ destination" if is_dest else "")
+        place = " · ".join(p for p in (country_text(hop), clean(hop.region or ""), operator_text(hop)) if p)
         bounds = " · ".join(p for p in (f"RTT {rtt_text(hop)} ms", distance_text(hop)) if p)
-        flags = fmt_list(hop.get("flags"))
+        flags = fmt_list(hop.flags)
         if flags:
             bounds += f" · flags: {flags}"
         out.append(
-            f'<g class="hop" data-ttl="{e(hop.get("ttl", ""))}"><title>{e(title)}</title>{ring}'
+            f'<g class="hop" data-ttl="{e(hop.ttl)}"><title>{e(title)}</title>{ring}'
             f'<circle cx="{LEFT}" cy="{y}" r="12" fill="{colour}"/>'
             f'<text x="{LEFT + 30}" y="{y - 12}" font-weight="bold">{e(line1)}</text>'
             f'<text x="{LEFT + 30}" y="{y + 4}">{e(place or "country unknown")}'
@@ -135,7 +135,7 @@ def path_svg(check: Check) -> str:
         out.append(
             f'<g class="destination"><circle cx="{LEFT}" cy="{y}" r="12" fill="#fff" stroke="{SILENT}" '
             f'stroke-width="3" stroke-dasharray="3 3"/>'
-            f'<text x="{LEFT + 30}" y="{y - 2}" font-weight="bold">destination {e(d.get("host") or "")} '
+            f'<text x="{LEFT + 30}" y="{y - 2}" font-weight="bold">destination {e(d.host or "")} '
             f"{e(dest_addr or '')}</text>"
             f'<text x="{LEFT + 30}" y="{y + 14}">not reached: the path beyond the last answering hop '
             "is unknown</text></g>"
@@ -175,13 +175,27 @@ def _findings_table(check: Check) -> str:
     )
 
 
+def _hop_sources_table(check: Check) -> str:
+    rows = "".join(
+        f'<tr data-ttl="{e(h.ttl)}"><td>{e(h.ttl)}</td><td><code>{e(", ".join(h.addresses) or "*")}</code></td>'
+        f"<td>{e(h.country or '')}</td><td>{e(sources_text(h))}</td><td>{e(h.physics)}</td>"
+        f"<td>{e(h.asn_source or '')}</td><td>{e('; '.join(h.notes))}</td></tr>"
+        for h in hops(check)
+    )
+    return (
+        '<table class="hop-sources"><thead><tr><th>Hop</th><th>Addresses</th><th>Country</th>'
+        "<th>Who said which country</th><th>Physics</th><th>ASN source</th><th>Notes</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
 def _residency_extra(check: Check) -> str:
-    d = check.details
+    d = residency(check)
     parts = [
-        f"<p>URL <code>{e(d.get('url') or '')}</code> · address <code>{e(d.get('address') or '?')}</code> · "
-        f"{'destination reached' if d.get('reached') else '<strong>destination not reached</strong>'}</p>"
+        f"<p>URL <code>{e(d.url or '')}</code> · address <code>{e(d.address or '?')}</code> · "
+        f"{'destination reached' if d.reached else '<strong>destination not reached</strong>'}</p>"
     ]
-    res = d.get("resolution") if isinstance(d.get("resolution"), dict) else {}
+    res = d.resolution.to_dict() if d.resolution is not None else {}
     if res:
         parts.append(
             f"<p>DNS ({e(res.get('resolver') or 'resolver unknown')}): CNAME chain "
@@ -190,8 +204,20 @@ def _residency_extra(check: Check) -> str:
             + (f"; flags {e(fmt_list(res.get('flags')))}" if res.get("flags") else "")
             + "</p>"
         )
-    notes = d.get("fidelity_notes")
-    if isinstance(notes, list) and notes:
+    parts.append(
+        f"<p>source {e(d.source)}{(' (' + e(d.vantage_id) + ')') if d.vantage_id else ''} · vantage "
+        f"{e(vantage_text(d))}{(' · vantage country ' + e(d.vantage_country)) if d.vantage_country else ''} · "
+        f"measured {e(d.measured_at or 'unknown')}</p>"
+    )
+    if d.not_evaluated:
+        parts.append(
+            '<p><strong>Not evaluated:</strong></p><ul class="not-evaluated">'
+            + "".join(f"<li>{e(n.check)}: {e(n.reason)}</li>" for n in d.not_evaluated)
+            + "</ul>"
+        )
+    parts.append(_hop_sources_table(check))
+    notes = d.fidelity_notes
+    if notes:
         parts.append('<ul class="muted">' + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>")
     parts.append(path_svg(check))
     return "".join(parts)

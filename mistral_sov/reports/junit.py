@@ -34,11 +34,11 @@ def _hop_lines(check: Check) -> list[str]:
     for hop in hops(check):
         lines.append(
             "  {ttl:>3}  {addr:<40} {rtt:<18} {cc:<4} {op}".format(
-                ttl=hop.get("ttl", ""),
-                addr=clean(hop.get("address") or "*"),
+                ttl=hop.ttl,
+                addr=clean(hop.address or "*"),
                 rtt=rtt_text(hop),
-                cc=clean(hop.get("country") or "?"),
-                op=clean(hop.get("operator") or ""),
+                cc=clean(hop.country or "?"),
+                op=clean(hop.operator or ""),
             )
         )
     return lines

@@ -17,7 +17,10 @@ from mistral_sov.reports._common import (
     hops,
     is_residency,
     operator_text,
+    residency,
     rtt_text,
+    sources_text,
+    vantage_text,
 )
 
 ICON = {
@@ -72,19 +75,18 @@ def _summary(report: Report) -> list[str]:
 
 
 def _hop_table(check: Check) -> list[str]:
-    d = check.details
+    d = residency(check)
     lines = []
-    vantage = d.get("vantage") if isinstance(d.get("vantage"), dict) else {}
     bits = [
-        f"target {code(d.get('host') or '')} → {code(d.get('address') or '?')}:{esc(d.get('port') or '')}",
-        f"method {esc(d.get('method') or '')} ({esc(d.get('tracer') or '')})",
-        "destination reached" if d.get("reached") else "**destination not reached**",
+        f"target {code(d.host or '')} → {code(d.address or '?')}:{esc(d.port or '')}",
+        f"method {esc(d.method or '')} ({esc(d.tracer or '')})",
+        "destination reached" if d.reached else "**destination not reached**",
     ]
-    if vantage:
-        where = vantage.get("name") or f"{vantage.get('lat')}, {vantage.get('lon')}"
-        bits.insert(0, f"vantage {esc(where)}")
+    bits.insert(0, f"vantage {esc(vantage_text(d))}")
+    bits.append(f"source {esc(d.source)}" + (f" ({esc(d.vantage_id)})" if d.vantage_id else ""))
+    bits.append(f"measured {esc(d.measured_at or 'unknown')}")
     lines += [" · ".join(bits), ""]
-    resolution = d.get("resolution") if isinstance(d.get("resolution"), dict) else {}
+    resolution = d.resolution.to_dict() if d.resolution is not None else {}
     if resolution:
         chain = fmt_list(resolution.get("cname_chain"))
         lines.append(
@@ -101,19 +103,26 @@ def _hop_table(check: Check) -> list[str]:
         v = hop_verdict(check, hop)
         lines.append(
             "| {ttl} | {addr} | {rtt} | {cc} | {op} | {region} | {dist} | {flags} | {v} |".format(
-                ttl=esc(hop.get("ttl", "")),
-                addr=esc(hop.get("address") or "*"),
+                ttl=esc(hop.ttl),
+                addr=esc(hop.address or "*"),
                 rtt=esc(rtt_text(hop)),
                 cc=esc(country_text(hop)),
                 op=esc(operator_text(hop)),
-                region=esc(hop.get("region") or ""),
+                region=esc(hop.region or ""),
                 dist=esc(distance_text(hop)),
-                flags=esc(fmt_list(hop.get("flags"))),
+                flags=esc(fmt_list(hop.flags)),
                 v=_verdict(v) if v else "",
             )
         )
-    notes = d.get("fidelity_notes")
-    if isinstance(notes, list) and notes:
+    if d.not_evaluated:
+        lines += ["", "Not evaluated: " + "; ".join(f"{esc(n.check)}: {esc(n.reason)}" for n in d.not_evaluated)]
+    lines += ["", "| TTL | Who said which country | Physics | Notes |", "|---:|---|---|---|"]
+    for hop in hops(check):
+        lines.append(
+            f"| {esc(hop.ttl)} | {esc(sources_text(hop))} | {esc(hop.physics)} | {esc('; '.join(hop.notes))} |"
+        )
+    notes = d.fidelity_notes
+    if notes:
         lines += ["", "Fidelity notes: " + "; ".join(esc(n) for n in notes)]
     lines.append("")
     return lines

@@ -336,7 +336,7 @@ def residency_checks(
     index = {ep.name: i for i, ep in enumerate(policy.endpoints)}
     out = []
     for check in verify(policy):
-        endpoint = str(check.details.get("endpoint") or check.name)
+        endpoint = str(check.detail_dict.get("endpoint") or check.name)
         i = index.get(endpoint)
         for f in check.findings:
             if f.location is None:
@@ -352,7 +352,7 @@ def route_fingerprint(check: Check) -> str:
     """A stable hash of the hop address sequence ('' when the check has no hops)."""
     import hashlib
 
-    hops = check.details.get("hops")
+    hops = check.detail_dict.get("hops")
     if not isinstance(hops, list) or not hops:
         return ""
     seq = "|".join(str(h.get("address") or "*") for h in hops if isinstance(h, dict))

@@ -37,15 +37,14 @@ def topo():
         yield t
 
 
-def mmdb(tmp_path: Path, *, r2=("DE", *FRA), server=("DE", *FRA)) -> Path:
-    places = {
-        "198.51.100.1/32": ("DE", *FRA),
-        "198.51.100.2/32": r2,
-        "198.51.100.3/32": ("DE", *FRA),
-        "203.0.113.0/24": server,
-        "2001:db8:100::/48": ("DE", *FRA),
-        "2001:db8:200::/48": server,
-    }
+def mmdb(tmp_path: Path, *, r2=("DE", *FRA), server=("DE", *FRA), routers=True) -> Path:
+    """``routers=False``: only r2 and the server are placed (the namespace has no latency, so a
+    far-away place next to a placed Frankfurt router is refuted by hop-to-hop physics)."""
+    places = {"203.0.113.0/24": server, "2001:db8:200::/48": server}
+    if r2 is not None:
+        places["198.51.100.2/32"] = r2
+    if routers:
+        places |= {"198.51.100.1/32": ("DE", *FRA), "198.51.100.3/32": ("DE", *FRA), "2001:db8:100::/48": ("DE", *FRA)}
     return write_city_mmdb(tmp_path / "test-city.mmdb", places)
 
 
@@ -93,9 +92,13 @@ def test_residency_netns_all_eu_compliant_with_physics(topo, tmp_path):
 
 def test_residency_netns_us_transit_is_violation_and_physics_live(topo, tmp_path):
     db = mmdb(tmp_path, r2=("US", *ASH))
+    # without a vantage: hop 1 (Frankfurt) and hop 2 ("Virginia") both answered within a millisecond,
+    # so the claims contradict each other; nothing says which is wrong: INCONCLUSIVE, never a pass
     proc, doc = run(topo, tmp_path, "203.0.113.10", "--geoip-db", str(db))
-    assert proc.returncode == 1, proc.stderr
-    assert "RES-TRANSIT-COUNTRY" in rules(doc)
+    assert proc.returncode == 3, proc.stderr
+    physics = [f for c in doc["checks"] for f in c["findings"] if f["rule_id"] == "RES-PHYSICS"]
+    assert physics and physics[0]["verdict"] == "INCONCLUSIVE" and physics[0]["evidence"]["against"].startswith("hop 1")
+    assert doc["checks"][0]["details"]["not_evaluated"][0]["check"] == "physics"
     # live physics: a sub-millisecond hop placed in Virginia from a Frankfurt vantage is impossible
     proc, doc = run(topo, tmp_path, "203.0.113.10", "--geoip-db", str(db), "--vantage", "Frankfurt")
     assert proc.returncode == 0, proc.stdout
@@ -104,8 +107,12 @@ def test_residency_netns_us_transit_is_violation_and_physics_live(topo, tmp_path
 
 
 def test_residency_netns_forbidden_destination_ipv6_and_dropping_target(topo, tmp_path):
-    proc, doc = run(topo, tmp_path, "203.0.113.10", "--geoip-db", str(mmdb(tmp_path, server=("US", *ASH))))
+    db = mmdb(tmp_path, server=("US", *ASH), r2=None, routers=False)
+    proc, doc = run(topo, tmp_path, "203.0.113.10", "--geoip-db", str(db))
     assert proc.returncode == 1 and "RES-DEST-COUNTRY" in rules(doc)
+    # next to a router placed in Frankfurt, a sub-millisecond "Virginia" destination is refuted: never a pass
+    proc, doc = run(topo, tmp_path, "203.0.113.10", "--geoip-db", str(mmdb(tmp_path, server=("US", *ASH))))
+    assert proc.returncode == 3 and "RES-PHYSICS" in rules(doc)
     proc, doc = run(topo, tmp_path, "2001:db8:200::10", "--geoip-db", str(mmdb(tmp_path)))
     assert proc.returncode == 0, proc.stdout
     assert doc["checks"][0]["details"]["hops"][-1]["address"] == "2001:db8:200::10"

@@ -3,46 +3,50 @@
 from __future__ import annotations
 
 from mistral_sov.core.findings import Check, Finding, Report, SourceLocation, Verdict
+from mistral_sov.core.physics import VantagePoint
+from mistral_sov.core.residency import Claim, HopRow, ResidencyDetails
+from mistral_sov.core.trace import Resolution
 
 
 def hop(ttl, address, country, *, rtt=None, operator=None, asn=None, flags=(), region=None, uncertain=False):
     rtts = list(rtt) if rtt else []
-    return {
-        "ttl": ttl,
-        "address": address,
-        "addresses": [address] if address else [],
-        "rtt_ms": rtts,
-        "min_rtt_ms": min(rtts) if rtts else None,
-        "country": country,
-        "country_sources": {"maxmind": country} if country else {},
-        "uncertain": uncertain,
-        "asn": asn,
-        "operator": operator,
-        "jurisdiction": country,
-        "region": region,
-        "lat": None,
-        "lon": None,
-        "max_km_fibre": min(rtts) * 100.0 if rtts else None,
-        "max_km_vacuum": min(rtts) * 150.0 if rtts else None,
-        "flags": list(flags),
-    }
+    return HopRow(
+        ttl=ttl,
+        address=address,
+        addresses=[address] if address else [],
+        rtt_ms=rtts,
+        min_rtt_ms=min(rtts) if rtts else None,
+        country=country,
+        claims=[Claim("maxmind", "test", country, "geolocation", "passed")] if country else [],
+        uncertain=uncertain,
+        asn=asn,
+        operator=operator,
+        jurisdiction=country,
+        region=region,
+        max_km_fibre=min(rtts) * 100.0 if rtts else None,
+        max_km_vacuum=min(rtts) * 150.0 if rtts else None,
+        physics="passed" if country else "not evaluated",
+        flags=list(flags),
+    )
 
 
 def residency_details(name, host, address, hops, *, reached=True):
-    return {
-        "endpoint": name,
-        "url": f"https://{host}/v1",
-        "host": host,
-        "address": address,
-        "port": 443,
-        "method": "tcp",
-        "tracer": "scapy-raw",
-        "fidelity_notes": ["TCP SYN to port 443; routers may answer differently to other protocols"],
-        "reached": reached,
-        "resolution": {"cname_chain": [host], "addresses": [address], "resolver": "system", "flags": []},
-        "vantage": {"name": "Frankfurt", "lat": 50.11, "lon": 8.68},
-        "hops": hops,
-    }
+    return ResidencyDetails(
+        endpoint=name,
+        url=f"https://{host}/v1",
+        host=host,
+        address=address,
+        port=443,
+        method="tcp",
+        tracer="scapy-raw",
+        fidelity_notes=["TCP SYN to port 443; routers may answer differently to other protocols"],
+        reached=reached,
+        resolution=Resolution(host, host, cname_chain=[host], a=[address], nameserver="system"),
+        vantage=VantagePoint("Frankfurt", 50.11, 8.68),
+        measured_at="2025-01-02T03:04:00+00:00",
+        in_policy=True,
+        hops=hops,
+    )
 
 
 def residency_report(policy_file: str = "sovereignty.yaml") -> Report:
@@ -50,7 +54,7 @@ def residency_report(policy_file: str = "sovereignty.yaml") -> Report:
         name="mistral-eu",
         title="Residency of mistral-eu (https://api.mistral.ai)",
         duration_s=0.42,
-        details=residency_details(
+        residency=residency_details(
             "mistral-eu",
             "api.mistral.ai",
             "198.51.100.7",
@@ -77,7 +81,7 @@ def residency_report(policy_file: str = "sovereignty.yaml") -> Report:
         name="openai-us",
         title="Residency of openai-us",
         duration_s=1.5,
-        details=residency_details(
+        residency=residency_details(
             "openai-us",
             "api.example-us.test",
             "203.0.113.9",

@@ -29,9 +29,9 @@ def test_reports_html_self_contained_with_diagram():
     assert len(svgs) == 2
     for check, svg in zip(report.checks, svgs, strict=True):
         groups = svg.xpath(".//g[@class='hop']")
-        assert [g.get("data-ttl") for g in groups] == [str(h["ttl"]) for h in check.details["hops"]]
+        assert [g.get("data-ttl") for g in groups] == [str(h["ttl"]) for h in check.detail_dict["hops"]]
         text = svg.text_content()
-        for h in check.details["hops"]:
+        for h in check.detail_dict["hops"]:
             if h["address"]:
                 assert h["address"] in text
             if h["operator"]:
@@ -72,11 +72,11 @@ def test_reports_html_escapes_hostile_strings(name, operator, message, address):
     report = residency_report()
     check = report.checks[1]
     check.name = name
-    details = copy.deepcopy(check.details)
-    details["endpoint"] = name
-    details["hops"][1]["operator"] = operator
-    details["hops"][1]["address"] = address
-    check.details = details
+    details = copy.deepcopy(check.residency)
+    details.endpoint = name
+    details.hops[1].operator = operator
+    details.hops[1].address = address
+    check.residency = details
     check.findings.append(Finding("RES-X", Verdict.VIOLATION, message, subject=name, hint=message))
     doc = _doc(report)
     assert doc.xpath("//script") == [] and doc.xpath("//img") == []

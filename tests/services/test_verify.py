@@ -20,8 +20,8 @@ from mistral_sov.adapters.geo.operators import OperatorTable
 from mistral_sov.core.findings import Verdict
 from mistral_sov.core.physics import parse_vantage
 from mistral_sov.core.policy import Zones
-from mistral_sov.core.trace import Hop, TraceResult
-from mistral_sov.services.verify import Providers, Resolution, Target, VerifyOptions, judge_trace, verify_targets
+from mistral_sov.core.trace import Hop, Resolution, TraceResult
+from mistral_sov.services.verify import Providers, Target, VerifyOptions, judge_trace, verify_targets
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_residency_physics_rejects_us_claim_and_keeps_eu_destination(range_index
         vantage=parse_vantage("Frankfurt"),
         address="20.52.0.10",
     )
-    hops = check.details["hops"]
+    hops = check.detail_dict["hops"]
     assert [h["ttl"] for h in hops] == [1, 2, 3, 4, 5]
     assert "internal" in hops[0]["flags"]
     assert hops[1]["country"] == "DE" and hops[1]["country_sources"]["geofeed:geofeed-de.csv"] == "DE"
@@ -72,7 +72,7 @@ def test_residency_physics_rejects_us_claim_and_keeps_eu_destination(range_index
     assert found["RES-JURISDICTION"] is Verdict.WARNING
     assert "RES-DEST-COUNTRY" not in found and "RES-REGION" not in found
     assert check.verdict is Verdict.WARNING
-    assert check.details["reached"] is True and check.details["vantage"]["name"] == "Frankfurt"
+    assert check.detail_dict["reached"] is True and check.detail_dict["vantage"]["name"] == "Frankfurt"
 
 
 def test_residency_without_vantage_the_geo_claim_makes_a_transit_violation(range_index):
@@ -87,8 +87,9 @@ def test_residency_without_vantage_the_geo_claim_makes_a_transit_violation(range
     )
     found = rules(check)
     assert found["RES-TRANSIT-COUNTRY"] is Verdict.VIOLATION  # 81.2.69.142 in GB
-    assert check.details["hops"][3]["max_km_vacuum"] is None
-    assert any("no vantage" in n for n in check.details["fidelity_notes"])
+    # no vantage: physics against the vantage is "not evaluated", and the verdict says so
+    assert found["RES-NOT-EVALUATED"] is Verdict.WARNING
+    assert [n["check"] for n in check.detail_dict["not_evaluated"]] == ["physics", "jurisdiction"]
 
 
 def test_residency_eu_path_is_compliant_and_endpoint_transit_ignores_hops(range_index):
@@ -103,7 +104,7 @@ def test_residency_eu_path_is_compliant_and_endpoint_transit_ignores_hops(range_
         address="3.120.0.10",
     )
     assert check.verdict is Verdict.COMPLIANT, check.findings
-    assert check.details["hops"][2]["region"] == "aws:eu-central-1"
+    assert check.detail_dict["hops"][2]["region"] == "aws:eu-central-1"
     # the wrong declared region is a warning; a region outside the allowed list a violation
     check = judge_trace(
         recorded("eu-all.json"),
@@ -135,7 +136,7 @@ def test_residency_forbidden_destination_and_frontdoor(range_index):
         providers(range_index),
         vantage=None,
         address="104.16.0.10",
-        resolution=Resolution("cf", ["104.16.0.10"], flags=["cdn"]),
+        resolution=Resolution("cf", "cf", a=["104.16.0.10"], flags=["cdn"]),
     )
     found = rules(check)
     assert found["RES-UNREACHED"] is Verdict.INCONCLUSIVE
@@ -155,7 +156,7 @@ def test_residency_sources_disagree_and_unknown_hops_fail(range_index, tmp_path)
     check = judge_trace(
         trace, Target("t", "", "t", 443), zones, providers(range_index, mmdb, feed), vantage=None, address="3.120.0.10"
     )
-    hop2 = check.details["hops"][1]
+    hop2 = check.detail_dict["hops"][1]
     assert hop2["uncertain"] and "uncertain" in hop2["flags"]
     assert hop2["country_sources"]["Test-City"] == "US" and hop2["country_sources"]["geofeed:geofeed-de.csv"] == "DE"
     found = rules(check)
@@ -181,18 +182,22 @@ def test_residency_private_link_destination_and_unresolved(range_index):
         "pl", "https://pl.privatelink.openai.azure.com", "pl", 443, region="azure:francecentral", private_link=True
     )
     assert (
-        judge_trace(trace, ep, zones, providers(range_index), vantage=None, address="10.1.2.3").verdict
+        judge_trace(
+            trace, ep, zones, providers(range_index), vantage=parse_vantage("Paris"), address="10.1.2.3"
+        ).verdict
         is Verdict.COMPLIANT
     )
     ep.private_link = False
-    assert rules(judge_trace(trace, ep, zones, providers(range_index), vantage=None, address="10.1.2.3")) == {
+    assert rules(
+        judge_trace(trace, ep, zones, providers(range_index), vantage=parse_vantage("Paris"), address="10.1.2.3")
+    ) == {
         "RES-DEST-COUNTRY": Verdict.INCONCLUSIVE,
         "RES-REGION": Verdict.INCONCLUSIVE,
     }
     report = verify_targets(
         [Target("nx", "", "nx.invalid", 443)],
         Zones(),
-        resolve=lambda h: Resolution(h, error="NXDOMAIN"),
+        resolve=lambda h: Resolution.failed(h, "NXDOMAIN", "nxdomain"),
         trace=lambda jobs: {},
         providers=providers(range_index),
         vantage=None,
