@@ -138,7 +138,7 @@ def create_key(path: Path | None = None) -> bytes:
         os.fsync(fd)
     finally:
         os.close(fd)
-    os.replace(tmp, path)
+    tmp.replace(path)
     return key
 
 
@@ -169,9 +169,7 @@ def _chunks(size: int, chunk: int) -> int:
     return max(1, -(-size // chunk))
 
 
-def seal_stream(
-    src: IO[bytes], dst: IO[bytes], size: int, sha256: str, master: bytes, *, chunk: int = CHUNK
-) -> None:
+def seal_stream(src: IO[bytes], dst: IO[bytes], size: int, sha256: str, master: bytes, *, chunk: int = CHUNK) -> None:
     """Encrypt ``size`` bytes of ``src`` (whose SHA-256 is ``sha256``) into ``dst``. The hash is
     recomputed while reading; a source that changed under us is refused."""
     salt = os.urandom(16)
@@ -208,7 +206,7 @@ def read_header(f: IO[bytes], where: str) -> SealedHeader:
     raw = f.read(HEADER_SIZE)
     if len(raw) != HEADER_SIZE or raw[:8] != MAGIC:
         raise ModelRefusedError(f"{where} is not a sealed model", location=Location(where))
-    magic, version, chunk, size, sha, check, salt = _HEADER.unpack(raw)
+    _magic, version, chunk, size, sha, check, salt = _HEADER.unpack(raw)
     if version != VERSION or not (4096 <= chunk <= 64 * 1024 * 1024):
         raise ModelRefusedError(f"{where}: unsupported sealed format (version {version})", location=Location(where))
     return SealedHeader(chunk, size, sha.hex(), check, salt, raw)
@@ -319,6 +317,6 @@ def seal_file(plain: Path, sealed: Path, sha256: str, master: bytes, *, chunk: i
             seal_stream(src, dst, plain.stat().st_size, sha256, master, chunk=chunk)
             dst.flush()
             os.fsync(dst.fileno())
-        os.replace(tmp, sealed)
+        tmp.replace(sealed)
     finally:
         tmp.unlink(missing_ok=True)
