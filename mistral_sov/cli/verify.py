@@ -47,7 +47,6 @@ def report_bytes(report: Report, fmt: str, sign_key: Path | None, fail_on: str =
 
 
 def write_reports(report: Report, specs: Sequence[str], sign_key: Path | None, fail_on: str) -> None:
-    import sys
 
     from mistral_sov import reports
     from mistral_sov.adapters.fileio import atomic_write_bytes
@@ -56,10 +55,22 @@ def write_reports(report: Report, specs: Sequence[str], sign_key: Path | None, f
     for fmt, path in parsed:
         data = report_bytes(report, fmt, sign_key, fail_on)
         if str(path) == "-":
-            sys.stdout.buffer.write(data)
-            sys.stdout.flush()
+            _stdout_bytes(data)
         else:
             atomic_write_bytes(path, data)
+
+
+def _stdout_bytes(data: bytes) -> None:
+    import sys
+
+    buffer = getattr(sys.stdout, "buffer", None)
+    sys.stdout.flush()
+    if buffer is not None:
+        buffer.write(data)
+        buffer.flush()
+    else:
+        sys.stdout.write(data.decode("utf-8", errors="replace"))
+    sys.stdout.flush()
 
 
 def _load(policy: Path | None, required: bool) -> LoadedPolicy | None:
@@ -221,8 +232,7 @@ def _show(result: Report, output: OutputFormat, sign_key: Path | None, fail_on: 
 
         sys.stdout.write(dump_yaml(json.loads(data)))
         return
-    sys.stdout.buffer.write(data)
-    sys.stdout.flush()
+    _stdout_bytes(data)
 
 
 def register(app: typer.Typer) -> None:

@@ -64,6 +64,11 @@ def ordered_hops(hops: Sequence[Hop]) -> list[Hop]:
     return list(merged.values())
 
 
+def _min_rtt(hop: Hop, address: str) -> float | None:
+    """The smallest usable RTT of the replies from ``address`` (each address has its own bound)."""
+    return min((r.rtt_ms for r in hop.replies if r.address == address and r.rtt_ms is not None), default=None)
+
+
 def hop_row(hop: Hop, att: Attribution | None, destination: bool, after_destination: bool) -> HopRow:
     min_rtt = hop.min_rtt_ms
     b = bounds(min_rtt) if min_rtt is not None else None
@@ -439,7 +444,7 @@ def judge_record(
                 judge.unknown(hop.ttl, f"hop {hop.ttl} is silent (no reply to any probe)", {"ttl": hop.ttl})
             continue
         rtt = hop.min_rtt_ms
-        atts = [attribute(a, rtt, providers, vantage, previous) for a in hop.addresses]
+        atts = [attribute(a, _min_rtt(hop, a), providers, vantage, previous) for a in hop.addresses]
         rows.append(hop_row(hop, atts[0], is_dest, after))
         if len(atts) > 1:  # one row per hop; other addresses' places are listed in the claims of their own facts
             rows[-1].notes.append(
@@ -455,9 +460,8 @@ def judge_record(
                 judge.jurisdiction(att, hop.ttl)
             if not att.internal:
                 seen_public = True
-        placed = [a for a in atts if a.area() is not None]
-        if rtt is not None and len(placed) == 1 and len(atts) == 1:
-            area = placed[0].area()
+        if rtt is not None and len(atts) == 1:
+            area = atts[0].area()
             if area is not None:
                 previous = Placed(area, rtt, hop.ttl)
     judge.anomalies(rows)
