@@ -92,6 +92,11 @@ def export(
     loaded = load_policy(policy)
     options = ExportOptions(languages=languages, tool_version=__version__)
     artifacts = render_bundle(loaded.policy, load_catalog(), exporters, options, loaded.sha256)
+    from mistral_sov.adapters.exporters.controls import export_warnings
+    from mistral_sov.cli._ui import warn
+
+    for text in export_warnings(loaded.policy, [e.name for e in exporters]):
+        warn(text)
     if check:
         drift = check_bundle(out, artifacts)
         if drift:

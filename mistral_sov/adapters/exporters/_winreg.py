@@ -2,7 +2,8 @@
 
 ``registry_settings(policy, catalog)`` is the one list of registry values that the GPO
 (Registry.pol, .reg) and Intune (detection/remediation scripts) outputs carry, so they can
-never disagree. Encoders here are written by hand against the formats' specifications and
+never disagree; its third-party part is the controls table (``controls.py``), the same rows
+the browser JSON and plist files carry. Encoders here are written by hand against the formats' specifications and
 proven in the tests by independent consumers (Samba's MS-GPREG NDR parser for Registry.pol,
 a .reg parser and golden files for .reg):
 
@@ -14,26 +15,18 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from mistral_sov.core.catalog import Catalog
-from mistral_sov.core.policy import Policy
-from mistral_sov.core.rules import export_rules
 from mistral_sov.errors import InputError
+
+if TYPE_CHECKING:
+    from mistral_sov.adapters.exporters.controls import ControlRow
+    from mistral_sov.core.catalog import Catalog
+    from mistral_sov.core.policy import Policy
 
 Scope = Literal["Machine", "User"]
 
 OUR_KEY = r"Software\Policies\Mistral AI\Sovereign"
-EDGE_KEY = r"Software\Policies\Microsoft\Edge"
-CHROME_KEY = r"Software\Policies\Google\Chrome"
-FIREFOX_KEY = r"Software\Policies\Mozilla\Firefox"
-WINDOWS_AI_KEY = r"Software\Policies\Microsoft\Windows\WindowsAI"
-COPILOT_KEY = r"Software\Policies\Microsoft\Windows\WindowsCopilot"
-
-# Edge and Chrome ignore URL-list entries past the 1000th (policy-formats.md §4).
-MAX_URL_LIST = 1000
-# Loopback entries that stay reachable when local-only inference is enforced.
-LOOPBACK_ALLOW = ("127.0.0.1", "localhost")
 
 REG_SZ = 1
 REG_DWORD = 4
@@ -75,27 +68,6 @@ def numbered(items: list[str]) -> tuple[tuple[str, str], ...]:
     return tuple((str(i), item) for i, item in enumerate(items, start=1))
 
 
-def browser_lists(policy: Policy, catalog: Catalog) -> tuple[list[str], list[str]]:
-    """(URLBlocklist, URLAllowlist) entries for Edge and Chrome.
-
-    With ``local_inference.enforce_local_only`` the allow list holds only loopback entries:
-    approved remote endpoints are then *not* allow-listed (users may use only the local model);
-    their hosts are still excluded from the block list unless a block rule covers them."""
-    rules = export_rules(policy, catalog)  # the one view shared with the browser/DNS/PAC formats
-    block = list(rules.block_domains)
-    allow = list(rules.allow_domains)
-    for name, entries in (("URLBlocklist", block), ("URLAllowlist", allow)):
-        if len(entries) > MAX_URL_LIST:
-            raise InputError(
-                f"the browser {name} would have {len(entries)} entries; Edge and Chrome ignore "
-                f"every entry past the {MAX_URL_LIST}th",
-                hint="narrow blocking.catalog to some categories, or enforce the block list with the "
-                "DNS (rpz, unbound, dnsmasq) or PAC formats: `mistral-sov policy export --format network`",
-                field="blocking",
-            )
-    return block, allow
-
-
 def blocks_public_ai(policy: Policy) -> bool:
     return (
         policy.blocking.catalog != "none"
@@ -104,8 +76,33 @@ def blocks_public_ai(policy: Policy) -> bool:
     )
 
 
+def row_settings(row: ControlRow, value: Any) -> list[Setting]:
+    """One control row as registry values, the way Chrome, Edge and Firefox read their policies
+    from the registry: a list is a key of values ``1``, ``2``, …; an object is a key whose
+    members are values (booleans as DWORD 0/1) or sub-keys; Windows rows are one value."""
+    scope: Scope = "User" if row.scope == "User" else "Machine"
+    out: list[Setting] = []
+
+    def walk(key: str, name: str, v: Any) -> None:
+        if isinstance(v, dict):
+            for k, child in v.items():
+                walk(key + "\\" + name, k, child)
+        elif isinstance(v, list):
+            out.append(RegList(scope, key + "\\" + name, numbered([str(x) for x in v])))
+        elif isinstance(v, bool):
+            out.append(RegValue(scope, key, name, int(v)))
+        else:
+            out.append(RegValue(scope, key, name, v))
+
+    walk(row.registry_key, row.policy, value)
+    return out
+
+
 def registry_settings(policy: Policy, catalog: Catalog) -> list[Setting]:
-    """Every registry value the policy asks for, in a stable order."""
+    """Every registry value the policy asks for, in a stable order: mistral-sov's own keys
+    (what MistralSov.admx writes), then the controls table's rows on the registry channels."""
+    from mistral_sov.adapters.exporters import controls
+
     out: list[Setting] = []
     m: Scope = "Machine"
 
@@ -125,46 +122,11 @@ def registry_settings(policy: Policy, catalog: Catalog) -> list[Setting]:
         )
     )
 
-    # --- browsers
-    block, allow = browser_lists(policy, catalog)
-    ai_off = policy.browsers.disable_builtin_ai
-    if policy.browsers.edge:
-        out.append(RegList(m, EDGE_KEY + r"\URLBlocklist", numbered(block)))
-        out.append(RegList(m, EDGE_KEY + r"\URLAllowlist", numbered(allow)))
-        out.append(RegValue(m, EDGE_KEY, "DnsOverHttpsMode", "off"))
-        if ai_off:
-            for name, value in (
-                ("HubsSidebarEnabled", 0),
-                ("CopilotPageContext", 0),
-                ("EdgeEntraCopilotPageContext", 0),
-                ("GenAILocalFoundationalModelSettings", 1),
-                ("BuiltInAIAPIsEnabled", 0),
-            ):
-                out.append(RegValue(m, EDGE_KEY, name, value))
-    if policy.browsers.chrome:
-        out.append(RegList(m, CHROME_KEY + r"\URLBlocklist", numbered(block)))
-        out.append(RegList(m, CHROME_KEY + r"\URLAllowlist", numbered(allow)))
-        out.append(RegValue(m, CHROME_KEY, "DnsOverHttpsMode", "off"))
-        if ai_off:
-            for name, value in (
-                ("GenAiDefaultSettings", 2),
-                ("GeminiSettings", 1),
-                ("GenAILocalFoundationalModelSettings", 1),
-            ):
-                out.append(RegValue(m, CHROME_KEY, name, value))
-    if policy.browsers.firefox:
-        out.append(RegValue(m, FIREFOX_KEY + r"\DNSOverHTTPS", "Enabled", 0))
-        out.append(RegValue(m, FIREFOX_KEY + r"\DNSOverHTTPS", "Locked", 1))
-        if ai_off:
-            out.append(RegValue(m, FIREFOX_KEY + r"\GenerativeAI", "Enabled", 0))
-
-    # --- Windows
-    if policy.windows.disable_recall:
-        out.append(RegValue(m, WINDOWS_AI_KEY, "DisableAIDataAnalysis", 1))
-        out.append(RegValue(m, WINDOWS_AI_KEY, "AllowRecallEnablement", 0))
-        out.append(RegValue(m, WINDOWS_AI_KEY, "DisableClickToDo", 1))
-    if policy.windows.disable_copilot:
-        out.append(RegValue("User", COPILOT_KEY, "TurnOffWindowsCopilot", 1))
+    # --- browsers and Windows: the controls table (the same rows as the JSON/plist channels)
+    controls.check_supported(policy)
+    lists = controls.url_lists(policy, catalog)
+    for row in controls.emitted(policy, "registry_pol"):
+        out += row_settings(row, controls.resolve_value(row.value, lists))
     _check_strings(out)
     return out
 

@@ -10,9 +10,10 @@ read; plists are written by ``plistlib``):
   ``<install dir>/distribution/policies.json``
 - ``browsers/{chrome,edge,firefox}.mobileconfig`` → macOS (MDM or System Settings)
 
-Block and allow lists come from ``export_rules`` (the same view ``allowlist check`` uses).
-Chrome and Edge ignore URL-list entries beyond 1,000, so a longer list is an error that
-points the administrator to the DNS/PAC formats instead of a silent truncation.
+Every policy name and value comes from the controls table (``controls.py``,
+``templates/controls/third-party.yaml``), the same rows the Windows channels carry; block and
+allow lists come from ``export_rules`` (the view ``allowlist check`` uses). More than 1,000
+URL-list entries is an error pointing to the DNS/PAC formats, never a silent truncation.
 """
 
 from __future__ import annotations
@@ -22,42 +23,19 @@ import plistlib
 import uuid
 from typing import Any
 
-from mistral_sov.adapters.exporters._text import checked_hosts, display_text
+from mistral_sov.adapters.exporters import controls
+from mistral_sov.adapters.exporters._text import display_text
+from mistral_sov.adapters.exporters.controls import chromium_filter, firefox_pattern
 from mistral_sov.core.catalog import Catalog
-from mistral_sov.core.domains import is_ip
 from mistral_sov.core.policy import Policy
-from mistral_sov.core.rules import Rules, export_rules
-from mistral_sov.errors import InputError
 from mistral_sov.ports import Artifact, ExportOptions
 
-MAX_URL_ENTRIES = 1000
+MAX_URL_ENTRIES = controls.MAX_URL_ENTRIES
+__all__ = ["EXPORTER", "MAX_URL_ENTRIES", "chromium_filter", "firefox_pattern", "mobileconfig"]
+
 # Fixed namespace for the deterministic profile UUIDs (uuid5 of the profile content).
 PROFILE_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_DNS, "profiles.mistral-sov.eu")
 IDENTIFIER_PREFIX = "eu.mistral-sov.browsers"
-
-CHROME_AI: dict[str, Any] = {
-    "GenAiDefaultSettings": 2,  # 2 = do not allow the generative-AI features
-    "GeminiSettings": 1,  # 1 = Gemini integrations not allowed
-    "AIModeSettings": 1,  # 1 = AI Mode not allowed
-    "GenAILocalFoundationalModelSettings": 1,  # 1 = do not download the on-device model
-}
-EDGE_AI: dict[str, Any] = {
-    "HubsSidebarEnabled": False,  # removes the sidebar and Copilot in it (MSA profiles too)
-    "CopilotPageContext": False,  # Entra ID profiles
-    "EdgeEntraCopilotPageContext": False,
-    "Microsoft365CopilotChatIconEnabled": False,
-    "GenAILocalFoundationalModelSettings": 1,
-    "BuiltInAIAPIsEnabled": False,
-}
-FIREFOX_AI: dict[str, Any] = {
-    "GenerativeAI": {
-        "Enabled": False,
-        "Chatbot": False,
-        "LinkPreviews": False,
-        "TabGroups": False,
-        "Locked": True,
-    }
-}
 
 _BRANDS = {
     # key: (display name, macOS payload type, Linux JSON file)
@@ -65,60 +43,6 @@ _BRANDS = {
     "edge": ("Microsoft Edge", "com.microsoft.Edge", "browsers/edge-managed.json"),
     "firefox": ("Mozilla Firefox", "org.mozilla.firefox", "browsers/firefox-policies.json"),
 }
-
-
-def _check_limit(browser: str, list_name: str, entries: list[str]) -> None:
-    if len(entries) > MAX_URL_ENTRIES:
-        raise InputError(
-            f"{browser} {list_name} would have {len(entries)} entries; the browser ignores every "
-            f"entry after the first {MAX_URL_ENTRIES}",
-            field="blocking",
-            hint="block this many domains with the DNS/PAC formats (`--format network`) and leave "
-            "the browser lists out, or narrow blocking.catalog / extra_domains",
-        )
-
-
-def chromium_filter(host: str) -> str:
-    """A URLBlocklist/URLAllowlist entry for a host: ``example.com`` covers sub-domains;
-    IPv6 literals need brackets."""
-    return f"[{host}]" if ":" in host else host
-
-
-def firefox_pattern(host: str) -> str:
-    """A WebExtension match pattern for a host and its sub-domains (``*.x`` matches ``x`` too)."""
-    if ":" in host:
-        return f"*://[{host}]/*"
-    if is_ip(host):
-        return f"*://{host}/*"
-    return f"*://*.{host}/*"
-
-
-def chromium_policies(policy: Policy, rules: Rules, browser: str) -> dict[str, Any]:
-    """Chrome or Edge policy values (the same names on Linux JSON and macOS plist)."""
-    block = [chromium_filter(d) for d in rules.block_domains]
-    allow = [chromium_filter(d) for d in rules.allow_domains]
-    label = _BRANDS[browser][0]
-    _check_limit(label, "URLBlocklist", block)
-    _check_limit(label, "URLAllowlist", allow)
-    values: dict[str, Any] = {"URLBlocklist": block, "URLAllowlist": allow, "DnsOverHttpsMode": "off"}
-    if policy.browsers.disable_builtin_ai:
-        values.update(CHROME_AI if browser == "chrome" else EDGE_AI)
-    return values
-
-
-def firefox_policies(policy: Policy, rules: Rules) -> dict[str, Any]:
-    """The object under ``"policies"`` in Firefox's policies.json (also the macOS plist keys)."""
-    block = [firefox_pattern(d) for d in rules.block_domains]
-    allow = [firefox_pattern(d) for d in rules.allow_domains]
-    _check_limit("Firefox", "WebsiteFilter.Block", block)
-    _check_limit("Firefox", "WebsiteFilter.Exceptions", allow)
-    values: dict[str, Any] = {
-        "WebsiteFilter": {"Block": block, "Exceptions": allow},
-        "DNSOverHTTPS": {"Enabled": False, "Locked": True},
-    }
-    if policy.browsers.disable_builtin_ai:
-        values.update(json.loads(json.dumps(FIREFOX_AI)))
-    return values
 
 
 def _json_bytes(data: Any) -> bytes:
@@ -171,20 +95,18 @@ class BrowsersExporter:
     description = "Chrome/Edge managed JSON (Linux), Firefox policies.json, macOS .mobileconfig profiles"
 
     def render(self, policy: Policy, catalog: Catalog, options: ExportOptions) -> list[Artifact]:
-        rules = export_rules(policy, catalog)
-        checked_hosts(rules.block_domains, "blocked domain")
-        checked_hosts(rules.allow_domains, "approved host")
+        controls.check_supported(policy)
+        lists = controls.url_lists(policy, catalog)
         artifacts: list[Artifact] = []
-        for browser in ("chrome", "edge"):
+        for browser in ("chrome", "edge", "firefox"):
             if not getattr(policy.browsers, browser):
                 continue
-            values = chromium_policies(policy, rules, browser)
-            artifacts.append(Artifact(_BRANDS[browser][2], _json_bytes(values)))
-            artifacts.append(Artifact(f"browsers/{browser}.mobileconfig", mobileconfig(policy, browser, values)))
-        if policy.browsers.firefox:
-            values = firefox_policies(policy, rules)
-            artifacts.append(Artifact(_BRANDS["firefox"][2], _json_bytes({"policies": values})))
-            artifacts.append(Artifact("browsers/firefox.mobileconfig", mobileconfig(policy, "firefox", values)))
+            linux_channel = "policies_json" if browser == "firefox" else "managed_json"
+            values = controls.channel_values(policy, catalog, linux_channel, browser, lists)
+            document = {"policies": values} if browser == "firefox" else values
+            artifacts.append(Artifact(_BRANDS[browser][2], _json_bytes(document)))
+            mac = controls.channel_values(policy, catalog, "mobileconfig", browser, lists)
+            artifacts.append(Artifact(f"browsers/{browser}.mobileconfig", mobileconfig(policy, browser, mac)))
         return sorted(artifacts, key=lambda a: a.path)
 
 

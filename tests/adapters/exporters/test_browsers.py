@@ -1,5 +1,5 @@
 """Browser exporter: Firefox policies.json against Mozilla's JSON Schema, Chrome/Edge keys
-against the shipped list of real policy names, mobileconfig parsed by plistlib, golden files,
+against the controls table, mobileconfig parsed by plistlib, golden files,
 the 1,000-entry limit, switches, and hostile text escaped."""
 
 from __future__ import annotations
@@ -12,18 +12,17 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-import yaml
 from golden_files import assert_golden
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mistral_sov.adapters.catalogfile import load_catalog
 from mistral_sov.adapters.exporters.browsers import EXPORTER, MAX_URL_ENTRIES
+from mistral_sov.adapters.exporters.controls import url_lists
 from mistral_sov.adapters.policyfile import load_policy
 from mistral_sov.core.urlmatch import parse_filter
 from mistral_sov.errors import InputError
 from mistral_sov.ports import ExportOptions
-from mistral_sov.resources import read_text
 
 TESTS = Path(__file__).resolve().parents[2]
 DATA = TESTS / "data" / "policy-export.yaml"
@@ -48,7 +47,16 @@ def _render(policy=None) -> dict[str, bytes]:
 
 
 def _known() -> dict[str, dict[str, str]]:
-    return yaml.safe_load(read_text("browsers/known-policies.yaml"))
+    """Every policy name the controls table defines, with its vendor source (the one list)."""
+    from mistral_sov.adapters.exporters.controls import load_table
+
+    known: dict[str, dict[str, str]] = {"chrome": {}, "edge": {}, "firefox": {}}
+    for row in load_table():
+        known.setdefault(row.product, {})[row.policy] = row.source
+    known["firefox"]["EnterprisePoliciesEnabled"] = (
+        "https://support.mozilla.org/kb/customizing-firefox-using-configuration-profiles"
+    )
+    return known
 
 
 @pytest.fixture
@@ -90,7 +98,8 @@ def test_export_firefox_policies_valid(firefox_schema: dict) -> None:
     policies = doc["policies"]
     _check_firefox(policies, firefox_schema)
     assert policies["DNSOverHTTPS"] == {"Enabled": False, "Locked": True}
-    assert policies["GenerativeAI"]["Enabled"] is False and policies["GenerativeAI"]["Locked"] is True
+    assert policies["AIControls"] == {"Default": {"Value": "blocked", "Locked": True}}
+    assert "GenerativeAI" not in policies  # ignored by Firefox when AIControls is set
     block, exceptions = policies["WebsiteFilter"]["Block"], policies["WebsiteFilter"]["Exceptions"]
     assert "*://*.chatgpt.com/*" in block
     assert "*://*.api.mistral.ai/*" in exceptions and "*://*.llm.klinikum-beispiel.de/*" in exceptions
@@ -103,7 +112,7 @@ def test_export_chromium_names_are_real_policies() -> None:
     for browser in ("chrome", "edge"):
         doc = json.loads(_render()[f"{browser}-managed.json"])
         unknown = set(doc) - set(known[browser])
-        assert not unknown, f"{browser}: not in templates/browsers/known-policies.yaml: {unknown}"
+        assert not unknown, f"{browser}: not in templates/controls/third-party.yaml: {unknown}"
         assert doc["DnsOverHttpsMode"] == "off"
         for entry in doc["URLBlocklist"] + doc["URLAllowlist"]:
             parse_filter(entry, allow=False)  # Chrome's filter syntax
@@ -129,13 +138,14 @@ def test_export_chromium_lists_match_allowlist_semantics() -> None:
 def test_export_chromium_ai_switches() -> None:
     chrome = json.loads(_render()["chrome-managed.json"])
     edge = json.loads(_render()["edge-managed.json"])
-    assert chrome["GenAiDefaultSettings"] == 2 and chrome["GeminiSettings"] == 1
+    assert "GenAiDefaultSettings" not in chrome  # cloud-only: Chrome ignores it from a file
+    assert chrome["HelpMeWriteSettings"] == 2 and chrome["GeminiSettings"] == 1
     assert edge["HubsSidebarEnabled"] is False and edge["GenAILocalFoundationalModelSettings"] == 1
     policy = _policy()
     policy.browsers.disable_builtin_ai = False
     files = _render(policy)
     assert set(json.loads(files["chrome-managed.json"])) == {"URLBlocklist", "URLAllowlist", "DnsOverHttpsMode"}
-    assert "GenerativeAI" not in json.loads(files["firefox-policies.json"])["policies"]
+    assert "AIControls" not in json.loads(files["firefox-policies.json"])["policies"]
 
 
 def test_export_browsers_switches_honoured() -> None:
@@ -210,21 +220,19 @@ def test_export_browsers_enforce_local_only() -> None:
     firefox = json.loads(files["firefox-policies.json"])["policies"]["WebsiteFilter"]
     assert firefox["Exceptions"] == ["*://127.0.0.1/*", "*://*.localhost/*"]
     # the same lists as the Windows formats (Registry.pol, .reg, Intune scripts)
-    winreg = pytest.importorskip("mistral_sov.adapters.exporters._winreg")
-    block, allow = winreg.browser_lists(policy, load_catalog())
-    assert set(chrome["URLBlocklist"]) == set(block)
-    assert chrome["URLAllowlist"] == list(allow)
+    lists = url_lists(policy, load_catalog())
+    assert set(chrome["URLBlocklist"]) == set(lists["$block_hosts"])
+    assert chrome["URLAllowlist"] == lists["$allow_hosts"]
     policy.endpoints[0].url = "http://[::1]:8080"
     chrome = json.loads(_render(policy)["chrome-managed.json"])
     assert chrome["URLAllowlist"] == ["127.0.0.1", "localhost", "[::1]"]
 
 
 def test_export_browsers_match_windows_lists() -> None:
-    winreg = pytest.importorskip("mistral_sov.adapters.exporters._winreg")
     chrome = json.loads(_render()["chrome-managed.json"])
-    block, allow = winreg.browser_lists(_policy(), load_catalog())
-    assert chrome["URLBlocklist"] == list(block)
-    assert chrome["URLAllowlist"] == list(allow)
+    lists = url_lists(_policy(), load_catalog())
+    assert chrome["URLBlocklist"] == lists["$block_hosts"]
+    assert chrome["URLAllowlist"] == lists["$allow_hosts"]
 
 
 @settings(max_examples=60, deadline=None)

@@ -8,6 +8,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import controls_expect
 import pytest
 from golden_files import assert_golden
 from lxml import etree
@@ -237,9 +238,7 @@ def expected_entries(policy, catalog, scope):
         out.extend((key, n, 1, v) for n, v in pairs)
 
     if scope == "User":
-        if policy.windows.disable_copilot:
-            out.append((r"Software\Policies\Microsoft\Windows\WindowsCopilot", "TurnOffWindowsCopilot", 4, 1))
-        return out
+        return controls_expect.registry_entries(policy, catalog, "User")
     our = r"Software\Policies\Mistral AI\Sovereign"
     lst(our + r"\ApprovedEndpoints", [(e.name, e.url) for e in policy.endpoints])
     out.append((our, "DefaultEndpoint", 1, policy.endpoints[0].url))
@@ -247,38 +246,9 @@ def expected_entries(policy, catalog, scope):
     out.append((our, "EnforceLocalOnly", 4, 0))
     out.append((our, "BlockPublicAI", 4, 1))
     lst(our + r"\ApprovedModels", [(m.name, m.sha256) for m in policy.local_inference.models])
-    block = [(str(i + 1), d) for i, d in enumerate(rules.block_domains)]
-    allow = [(str(i + 1), d) for i, d in enumerate(rules.allow_domains)]
-    edge = r"Software\Policies\Microsoft\Edge"
-    lst(edge + r"\URLBlocklist", block)
-    lst(edge + r"\URLAllowlist", allow)
-    out.append((edge, "DnsOverHttpsMode", 1, "off"))
-    out += [
-        (edge, n, 4, v)
-        for n, v in [
-            ("HubsSidebarEnabled", 0),
-            ("CopilotPageContext", 0),
-            ("EdgeEntraCopilotPageContext", 0),
-            ("GenAILocalFoundationalModelSettings", 1),
-            ("BuiltInAIAPIsEnabled", 0),
-        ]
-    ]
-    chrome = r"Software\Policies\Google\Chrome"
-    lst(chrome + r"\URLBlocklist", block)
-    lst(chrome + r"\URLAllowlist", allow)
-    out.append((chrome, "DnsOverHttpsMode", 1, "off"))
-    out += [
-        (chrome, n, 4, v)
-        for n, v in [("GenAiDefaultSettings", 2), ("GeminiSettings", 1), ("GenAILocalFoundationalModelSettings", 1)]
-    ]
-    ff = r"Software\Policies\Mozilla\Firefox"
-    out += [
-        (ff + r"\DNSOverHTTPS", "Enabled", 4, 0),
-        (ff + r"\DNSOverHTTPS", "Locked", 4, 1),
-        (ff + r"\GenerativeAI", "Enabled", 4, 0),
-    ]
-    ai = r"Software\Policies\Microsoft\Windows\WindowsAI"
-    out += [(ai, "DisableAIDataAnalysis", 4, 1), (ai, "AllowRecallEnablement", 4, 0), (ai, "DisableClickToDo", 4, 1)]
+    # third-party controls: the controls table, flattened independently of the exporter
+    out += controls_expect.registry_entries(policy, catalog, "Machine")
+    assert rules.block_domains  # the table's URL lists are the effective rules
     return out
 
 
@@ -389,10 +359,12 @@ def test_reg_file_matches_settings(artifacts, policy, catalog):
             expected.append((f"{hive}\\{s.key}", s.name, s.data))
     assert events == expected
     assert ("-HKEY_LOCAL_MACHINE\\Software\\Policies\\Microsoft\\Edge\\URLBlocklist", None, None) in events
+    # deprecated TurnOffWindowsCopilot is never emitted (RemoveMicrosoftCopilotApp is MDM-only)
+    assert not any(e[1] == "TurnOffWindowsCopilot" for e in events)
     assert (
-        "HKEY_CURRENT_USER\\Software\\Policies\\Microsoft\\Windows\\WindowsCopilot",
-        "TurnOffWindowsCopilot",
-        1,
+        "HKEY_LOCAL_MACHINE\\Software\\Policies\\Mozilla\\Firefox\\WebsiteFilter\\Block",
+        "1",
+        "*://*.chatgpt.com/*",
     ) in events
 
 

@@ -19,6 +19,7 @@ from mistral_sov.adapters.catalogfile import load_catalog
 from mistral_sov.adapters.exporters import _winreg as wr
 from mistral_sov.adapters.exporters import gpo, intune
 from mistral_sov.core.policy import Endpoint, Policy
+from mistral_sov.errors import InputError
 from mistral_sov.ports import ExportOptions
 
 SAMBA_PY = "/usr/bin/python3"
@@ -98,14 +99,25 @@ def ps_unliteral(expr: str) -> str:
     return "".join(out)
 
 
-def make_policy(org: str, url: str, domain: str) -> Policy:
+BLOCKED = "new-ai.example"  # URL lists hold validated host names only (checked_hosts)
+
+
+def make_policy(org: str, url: str, domain: str, blocked: str = BLOCKED) -> Policy:
     return Policy(
         version=1,
         organization=org[:200],
         endpoints=[Endpoint(name="ep-1", url=url[:2048], description=url[:1000])],
-        blocking={"catalog": "none", "extra_domains": [domain], "exceptions": []},
+        blocking={"catalog": "none", "extra_domains": [blocked], "exceptions": []},
         zones={"allowed_cloud_regions": [domain]},
     )
+
+
+def test_hostile_host_in_url_lists_is_refused(catalog):
+    """A hand-built Policy cannot smuggle syntax into a browser URL list on any channel."""
+    p = make_policy("Org", "https://a.example", "r", blocked='a"b\\c]d;e[f')
+    for exporter in (gpo.EXPORTER, intune.EXPORTER):
+        with pytest.raises(InputError):
+            exporter.render(p, catalog, ExportOptions(languages=()))
 
 
 @pytest.fixture(scope="module")
@@ -132,12 +144,13 @@ def test_hostile_strings_round_trip(catalog, org, url, domain):
     entries = parse_pol(arts["gpo/Machine/Registry.pol"])
     assert (wr.OUR_KEY + r"\ApprovedEndpoints", "ep-1", 1, url) in entries
     assert (wr.OUR_KEY, "DefaultEndpoint", 1, url) in entries
-    assert (r"Software\Policies\Microsoft\Edge\URLBlocklist", "1", 1, domain) in entries
+    assert (r"Software\Policies\Microsoft\Edge\URLBlocklist", "1", 1, BLOCKED) in entries
     assert (wr.OUR_KEY + r"\AllowedRegions", "1", 1, domain) in entries
 
     # .reg
     pairs = parse_reg_values(arts["gpo/mistral-sov.reg"])
     assert ("ep-1", url) in pairs and ("DefaultEndpoint", url) in pairs and ("1", domain) in pairs
+    assert ("1", BLOCKED) in pairs
 
     # Intune JSON + OMA payloads
     profile = json.loads(arts["intune/admx-ingestion.json"])
@@ -151,9 +164,9 @@ def test_hostile_strings_round_trip(catalog, org, url, domain):
         v["value"]
         for s in edge["settings"]
         for c in s["settingInstance"]["choiceSettingValue"]["children"]
-        for v in c["simpleSettingCollectionValue"]
+        for v in c.get("simpleSettingCollectionValue", [])
     ]
-    assert domain in listed
+    assert BLOCKED in listed
 
     # PowerShell literals
     script = arts["intune/detect.ps1"][3:].decode("utf-8")

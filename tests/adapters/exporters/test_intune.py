@@ -9,18 +9,17 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 from golden_files import assert_golden
 from lxml import etree
 
 from mistral_sov.adapters.catalogfile import load_catalog
 from mistral_sov.adapters.exporters import EXPORTERS, get_exporter, gpo, intune
 from mistral_sov.adapters.exporters import _winreg as wr
+from mistral_sov.adapters.exporters.controls import url_lists
 from mistral_sov.adapters.policyfile import load_policy
 from mistral_sov.core.intune_paths import intune_blocked
 from mistral_sov.errors import InputError
 from mistral_sov.ports import ExportOptions
-from mistral_sov.resources import path as shipped
 
 REPO = Path(__file__).resolve().parents[3]
 POLICY = REPO / "tests/data/policy-export.yaml"
@@ -52,6 +51,7 @@ def test_registered_and_files(artifacts):
     assert sorted(artifacts) == sorted(
         [
             "intune/admx-ingestion.json",
+            "intune/settings-catalog-chrome.json",
             "intune/settings-catalog-edge.json",
             "intune/settings-catalog-windows-ai.json",
             "intune/detect.ps1",
@@ -159,38 +159,44 @@ def _instances(body):
 
 
 def test_settings_catalog_uses_only_shipped_ids(artifacts):
-    table = yaml.safe_load(shipped("intune/settings-catalog-ids.yaml").read_text(encoding="utf-8"))
-    known = {e["id"] for group in table.values() for e in group} | {
-        e["child"] for group in table.values() for e in group if "child" in e
-    }
-    for entry in (e for group in table.values() for e in group):
-        assert entry["source"], entry  # every ID carries its source
-    for rel in ("intune/settings-catalog-edge.json", "intune/settings-catalog-windows-ai.json"):
+    """Every ID and option value is in the dated snapshot of Microsoft's definitions."""
+    from mistral_sov.adapters.exporters.catalog_ids import snapshot
+
+    known = snapshot()
+    for rel in (
+        "intune/settings-catalog-chrome.json",
+        "intune/settings-catalog-edge.json",
+        "intune/settings-catalog-windows-ai.json",
+    ):
         body = json.loads(artifacts[rel])
         assert body["platforms"] == "windows10" and body["technologies"] == "mdm"
         assert body["roleScopeTagIds"] == ["0"]
         for inst in _instances(body):
-            assert inst["settingDefinitionId"] in known
+            sid = inst["settingDefinitionId"]
             value = inst["choiceSettingValue"]["value"]
-            assert value.rsplit("_", 1)[0] == inst["settingDefinitionId"]
+            assert value.startswith(sid + "_") and value[len(sid) + 1 :] in known[sid], value
             for child in inst["choiceSettingValue"]["children"]:
                 assert child["settingDefinitionId"] in known
+                if "choiceSettingValue" in child:
+                    cid, cval = child["settingDefinitionId"], child["choiceSettingValue"]["value"]
+                    assert cval[len(cid) + 1 :] in known[cid], cval
 
 
 def test_edge_catalog_lists_match_registry(artifacts, policy, catalog):
-    block, allow = wr.browser_lists(policy, catalog)
+    lists = url_lists(policy, catalog)
     body = json.loads(artifacts["intune/settings-catalog-edge.json"])
     found = {}
     for inst in _instances(body):
+        name = inst["settingDefinitionId"].rsplit("_", 1)[-1]
         for child in inst["choiceSettingValue"]["children"]:
-            found[inst["settingDefinitionId"].rsplit("_", 1)[-1]] = [
-                v["value"] for v in child["simpleSettingCollectionValue"]
-            ]
+            if "simpleSettingCollectionValue" in child:
+                found[name] = [v["value"] for v in child["simpleSettingCollectionValue"]]
         if not inst["choiceSettingValue"]["children"]:
-            found[inst["settingDefinitionId"].rsplit("_", 1)[-1]] = inst["choiceSettingValue"]["value"][-1]
-    assert found["urlblocklist"] == block
-    assert found["urlallowlist"] == allow
+            found[name] = inst["choiceSettingValue"]["value"][-1]
+    assert found["urlblocklist"] == lists["$block_hosts"]
+    assert found["urlallowlist"] == lists["$allow_hosts"]
     assert found["hubssidebarenabled"] == "0"
+    assert "microsoft_edgev99~policy~microsoft_edge_hubssidebarenabled" in json.dumps(body)
 
 
 def test_windows_ai_catalog(artifacts):
@@ -201,15 +207,19 @@ def test_windows_ai_catalog(artifacts):
         p + "disableaidataanalysis": p + "disableaidataanalysis_1",
         p + "allowrecallenablement": p + "allowrecallenablement_0",
         p + "disableclicktodo": p + "disableclicktodo_1",
+        p + "removemicrosoftcopilotapp": p + "removemicrosoftcopilotapp_1",
     }
 
 
 def test_optional_files_follow_policy(policy, catalog):
     p = policy.model_copy(deep=True)
     p.browsers.edge = False
+    p.browsers.chrome = False
     p.windows.disable_recall = False
+    p.windows.disable_copilot = False
     paths = {a.path for a in intune.EXPORTER.render(p, catalog, ExportOptions())}
     assert "intune/settings-catalog-edge.json" not in paths
+    assert "intune/settings-catalog-chrome.json" not in paths
     assert "intune/settings-catalog-windows-ai.json" not in paths
 
 
