@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +81,56 @@ def read_json(path: Path, what: str) -> Any:
             location=Location(str(path), exc.lineno, exc.colno),
             hint=f"pass the {what} written by mistral-sov",
         ) from None
+
+
+def bundle_manifest(directory: Path) -> dict[str, Any] | None:
+    """The ``manifest.json`` of an export bundle (None when ``directory`` holds none)."""
+    file = Path(directory) / "manifest.json"
+    if not file.is_file():
+        return None
+    doc = read_json(file, "bundle manifest")
+    if not isinstance(doc, dict) or doc.get("tool") != "mistral-sov":
+        raise InputError(
+            f"'{file}' is not a manifest written by `mistral-sov policy export`",
+            location=Location(str(file)),
+            hint="pass --bundle with the directory written by `mistral-sov policy export --out DIR`",
+        )
+    return doc
+
+
+@dataclass(frozen=True)
+class LoadedEvidence:
+    path: Path
+    data: bytes
+    report: dict[str, Any]
+    signature: str
+    signature_ok: bool | None  # None: unsigned or not checked
+    trusted_time: str
+
+
+def load_evidence(path: Path, public_key: Any | None) -> LoadedEvidence:
+    """A verify-residency or gate JSON report, signed or not. With ``public_key`` a signed file's
+    signature is checked (``signature_ok``); an unsigned file says so."""
+    from mistral_sov.adapters import evidence
+
+    doc = read_json(path, "evidence file")
+    data = Path(path).read_bytes()
+    signed = isinstance(doc, dict) and doc.get("format") == evidence.ENVELOPE_FORMAT
+    report = doc.get("payload") if signed else doc
+    if not isinstance(report, dict) or not isinstance(report.get("checks"), list) or "kind" not in report:
+        raise InputError(
+            f"'{path}' is not a mistral-sov JSON report",
+            location=Location(str(path)),
+            hint="pass files written by `verify-residency --report json:FILE` or `gate --report json:FILE`",
+        )
+    if not signed:
+        return LoadedEvidence(Path(path), data, report, "unsigned", None, "no trusted time")
+    entry = doc.get("timestamp")
+    if isinstance(entry, dict):
+        trusted = f"RFC 3161 token of {entry.get('gen_time', '?')} (check it with `evidence verify --tsa-ca`)"
+    else:
+        trusted = "no trusted time"
+    if public_key is None:
+        return LoadedEvidence(Path(path), data, report, "signed, not checked (no --public-key)", None, trusted)
+    ok, why = evidence.verify(data, public_key, str(path))
+    return LoadedEvidence(Path(path), data, report, why, ok, trusted)

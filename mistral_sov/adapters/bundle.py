@@ -18,7 +18,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,7 +74,7 @@ def _is_bundle(out: Path) -> bool:
     return isinstance(doc, dict) and doc.get("tool") == "mistral-sov"
 
 
-def _guard(out: Path) -> None:
+def _guard(out: Path, is_ours: Callable[[Path], bool] = _is_bundle) -> None:
     """Refuse to replace anything that is not an earlier bundle (or an empty directory)."""
     if not out.exists():
         return
@@ -84,7 +84,7 @@ def _guard(out: Path) -> None:
             location=Location(str(out)),
             hint="pass --out with a new directory name, e.g. --out ./mistral-sov-bundle",
         )
-    if any(out.iterdir()) and not _is_bundle(out):
+    if any(out.iterdir()) and not is_ours(out):
         raise InputError(
             f"'{out}' is not empty and holds no mistral-sov bundle (no manifest.json written by "
             "mistral-sov); refusing to replace it",
@@ -111,8 +111,9 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def write_bundle(out: Path, artifacts: Sequence[Artifact]) -> None:
-    """Write ``artifacts`` as the directory ``out``, replacing an earlier bundle atomically."""
+def write_bundle(out: Path, artifacts: Sequence[Artifact], *, is_ours: Callable[[Path], bool] = _is_bundle) -> None:
+    """Write ``artifacts`` as the directory ``out``, replacing an earlier bundle atomically.
+    ``is_ours(dir)`` says whether a non-empty ``out`` is an earlier output that may be replaced."""
     out = Path(out).absolute()
     if out.name in ("", ".", ".."):
         out = out.resolve()  # "--out ..": name the directory itself
@@ -126,7 +127,7 @@ def write_bundle(out: Path, artifacts: Sequence[Artifact]) -> None:
             hint="check the path and its permissions",
         ) from None
     recover_bundle(out)
-    _guard(out)
+    _guard(out, is_ours)
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}{_TMP}", dir=parent))
     except OSError as exc:

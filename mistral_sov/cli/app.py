@@ -56,6 +56,11 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
         "CI compliance gate: policy, bundle drift, ADMX lint, residency, local models, catalog conflicts.",
     ),
     "ci": ("mistral_sov.cli.ci", "app", "CI pipelines that run the compliance gate."),
+    "audit": (
+        "mistral_sov.cli.audit",
+        "app",
+        "Audit pack: DORA register, GDPR Art. 30 record, AI Act Art. 26 sheet.",
+    ),
     "sbom": (
         "mistral_sov.cli.sbom",
         "register",

