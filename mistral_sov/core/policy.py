@@ -126,6 +126,7 @@ class Oidc(_Model):
     group_claim: str = "groups"
     model_groups: dict[str, list[str]] = Field(default_factory=dict)  # model -> groups/roles allowed
     client_id: str | None = None  # public client for the chat page's sign-in (authorization code + PKCE)
+    scope: str | None = None  # chat page sign-in scope; default "openid profile <audience>/.default"
     leeway_seconds: int = Field(default=60, ge=0, le=600)
 
 
