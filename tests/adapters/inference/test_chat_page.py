@@ -39,7 +39,15 @@ def scripted_app(seen: list[dict[str, Any]]) -> Any:
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
-    info = ChatInfo("smollm2", "apache-2.0", SHA, sealed=True, organization="Klinikum Beispielstadt", enforce_local_only=True, managed_sources=["HKLM\\Software\\Policies\\Mistral AI\\Sovereign"])
+    info = ChatInfo(
+        "smollm2",
+        "apache-2.0",
+        SHA,
+        sealed=True,
+        organization="Klinikum Beispielstadt",
+        enforce_local_only=True,
+        managed_sources=["HKLM\\Software\\Policies\\Mistral AI\\Sovereign"],
+    )
     return Starlette(routes=[*chat_routes(info), Route("/v1/chat/completions", completions, methods=["POST"])])
 
 
