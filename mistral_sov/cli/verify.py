@@ -137,6 +137,18 @@ def verify_residency(  # noqa: PLR0917
             "--from-atlas", help="Judge RIPE Atlas traceroute results (JSON or JSON Lines) instead of tracing."
         ),
     ] = None,
+    from_fleet: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--from-fleet",
+            help="Judge device results: Intune Graph JSON / portal CSV, collector JSON Lines, tracert captures "
+            "(repeatable; docs/fleet.md).",
+        ),
+    ] = None,
+    fleet_sites: Annotated[
+        Path | None,
+        typer.Option("--fleet-sites", help="CSV SITE,CITY|LAT,LON: vantage points of the devices' sites."),
+    ] = None,
     report: Annotated[
         list[str] | None,
         typer.Option("--report", help="FORMAT:PATH, repeatable (json, junit, sarif, markdown, html, console, github)."),
@@ -178,7 +190,11 @@ def verify_residency(  # noqa: PLR0917
         atlas_results=from_atlas,
         atlas_probes=probes_file,
     )
-    if from_atlas is not None:
+    if from_fleet:
+        from mistral_sov.cli.verify_fleet import judge_fleet
+
+        result = judge_fleet(loaded, from_fleet, options, sites=fleet_sites)
+    elif from_atlas is not None:
         result = run_residency(loaded, options)
     else:
         from mistral_sov.cli._ui import progress
@@ -222,6 +238,8 @@ def _show(result: Report, output: OutputFormat, sign_key: Path | None, fail_on: 
             console().print(measured["summary"])
             for row in measured["per_vantage"]:
                 console().print(f"  {row['vantage_id']} ({row['country'] or '?'}): {row['verdict']}")
+        for name, info in result.metadata.get("evidence", {}).get("fleet", {}).get("endpoints", {}).items():
+            console().print(f"{name}: {info['summary']}")
         return
     fmt = "json"
     data = report_bytes(result, fmt, sign_key, fail_on)

@@ -318,3 +318,138 @@ def render_line(obs: Observation, budget: int | None = BUDGET) -> tuple[str, lis
         steps.append(f"ep:{i}")
         line = build()
     return line, steps
+
+
+# ----------------------------------------------------------------------------- reading a line
+
+
+class CollectorLineError(ValueError):
+    """A device's output cannot be used; the message is the reason shown to the administrator."""
+
+
+@dataclass
+class DeviceLine:
+    """One decoded collector line."""
+
+    device: str
+    time: str
+    site: dict[str, str]
+    endpoints: list[dict[str, Any]]
+    steps: list[str]
+    script_version: str
+
+
+MAX_LINE = 1_000_000  # a collector line is about 2 KB; anything far larger is not one
+
+
+def last_line(output: str) -> str:
+    """The last non-empty line of a script's output (what Intune keeps)."""
+    end = len(output)
+    while end > 0:
+        start = output.rfind("\n", 0, end) + 1
+        line = output[start:end].strip().lstrip("\ufeff")
+        if line:
+            return line
+        end = start - 1
+    return ""
+
+
+def decode_line(output: str | None) -> DeviceLine:
+    """Decode the collector line in ``output``; CollectorLineError says why it is unusable."""
+    if output is None or not output.strip():
+        raise CollectorLineError("no collector output (the script has not run yet, or failed before printing)")
+    line = last_line(output)
+    if len(line) > MAX_LINE:
+        raise CollectorLineError(f"output line of {len(line):,} characters is not a collector line")
+    if not line.startswith('{"k":"' + MARKER + '"'):
+        # the collector writes its marker first: anything else is a tail or something else
+        if f'"k":"{MARKER}"' in line or '"e":[' in line or '"n":"' in line or '"r":"' in line:
+            raise CollectorLineError(
+                "truncated: the output starts mid-record (Intune keeps only the last 2,048 characters); "
+                "regenerate the collector or split the endpoints over several scripts"
+            )
+        if not line.startswith("{"):
+            raise CollectorLineError(f"not collector output: {line[:60]!r}")
+    try:
+        doc = json.loads(line)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+        raise CollectorLineError(f"truncated or not JSON ({msg})") from None
+    if not isinstance(doc, dict) or doc.get("k") != MARKER:
+        raise CollectorLineError('JSON, but not a mistral-sov collector line (no "k":"msov-rc")')
+    if doc.get("v") != SCHEMA_VERSION:
+        raise CollectorLineError(
+            f"collector schema version {doc.get('v')!r} is not supported (this mistral-sov reads {SCHEMA_VERSION})"
+        )
+    if isinstance(doc.get("fail"), str):
+        raise CollectorLineError(f"the collector failed on the device: {doc['fail'][:200]}")
+    device, time, eps = doc.get("d"), doc.get("t", ""), doc.get("e")
+    if not isinstance(device, str) or not isinstance(time, str) or not isinstance(eps, list):
+        raise CollectorLineError("collector line lacks d (device), t (time) or e (endpoints)")
+    site_raw = doc.get("s") or {}
+    site = {k: v for k, v in site_raw.items() if isinstance(v, str) and v} if isinstance(site_raw, dict) else {}
+    steps = [s for s in doc.get("x") or [] if isinstance(s, str)] if isinstance(doc.get("x"), list) else []
+    version = str(doc["sv"]) if isinstance(doc.get("sv"), str) else ""
+    return DeviceLine(device, time, site, [e for e in eps if isinstance(e, dict)], steps, version)
+
+
+@dataclass
+class EndpointPath(EndpointObservation):
+    """A device's path to one endpoint, ready to judge (or ``reason`` why it cannot be)."""
+
+    reason: str = ""  # set: unusable (INCONCLUSIVE with this reason)
+    notes: list[str] = field(default_factory=list)
+
+
+def _strs(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def endpoint_path(ep: dict[str, Any], index: int, steps: Sequence[str]) -> EndpointPath:
+    """Decode one entry of ``e`` (``index`` is its position, for ``path:N`` steps)."""
+    port = ep.get("p")
+    out = EndpointPath(
+        str(ep.get("n") or ""),
+        str(ep.get("h") or "").lower(),
+        port if isinstance(port, int) and not isinstance(port, bool) and 0 < port < 65536 else 0,
+        cname_chain=_strs(ep.get("c")),
+        addresses=_strs(ep.get("a")),
+    )
+    tcp = ep.get("tcp")
+    if isinstance(tcp, int) and not isinstance(tcp, bool):
+        out.tcp_ms = tcp
+    if isinstance(ep.get("err"), str) and ep["err"]:
+        out.reason = f"the device could not resolve or trace {out.host}: {ep['err'][:200]}"
+        return out
+    traced = ep.get("ta")
+    if not isinstance(traced, str) or _clean_address(traced) is None:
+        out.reason = f"no traced address for {out.host or out.name}"
+        return out
+    out.traced = _clean_address(traced)
+    if "r" not in ep:
+        cut = f"path:{index}" in steps
+        out.reason = (
+            "the collector dropped this path to fit Intune's 2,048-character limit"
+            if cut
+            else "the device reported no path (no 'r')"
+        )
+        return out
+    lan = ep.get("l", 0)
+    lan = lan if isinstance(lan, int) and not isinstance(lan, bool) and 0 <= lan < 255 else 0
+    try:
+        out.hops = decode_hops(str(ep["r"]), lan + 1)
+    except HopStringError as exc:
+        out.reason = f"the path is malformed ({exc})"
+        return out
+    if not out.hops:
+        out.reason = "no route: the trace has no hop"
+        return out
+    out.reached = ep.get("ok") == 1 or any(h.address == out.traced for h in out.hops)
+    if lan:
+        out.notes.append(f"{lan} leading private hop(s) not reported (collector step 'lan')")
+    if "rtt-min" in steps:
+        out.notes.append("only the lowest RTT of each hop reported (collector step 'rtt-min')")
+    others = [a for a in out.addresses if a != out.traced]
+    if others:
+        out.notes.append(f"only {out.traced} was traced; not traced: {', '.join(others[:4])}")
+    return out
