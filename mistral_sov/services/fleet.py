@@ -252,7 +252,9 @@ class DeviceJudge:
             path = next((p for p in paths if p.name == t.name), None) or next(
                 (p for p in paths if p.host == t.host and p.port in (t.port, 0)), None
             )
-            out.endpoints.append(self._judge_endpoint(t, path, line.steps, vantage, device=out.device, paths=paths))
+            out.endpoints.append(
+                self._judge_endpoint(t, path, line.steps, vantage, device=out.device, paths=paths, measured_at=when)
+            )
         return out
 
     def _judge_endpoint(
@@ -416,6 +418,8 @@ class FleetTally:
             check = Check(
                 name=f"{endpoint} @ {site}",
                 title=f"{endpoint} @ {site}: compliant from {group.compliant} of {group.devices} devices",
+                # every device counts, listed or not
+                verdict_override=max((v for v, n in group.counts.items() if n), key=lambda v: v.rank),
             )
             rows = []
             for _rank, _neg, _seq, (_key, device, where, e) in worst:

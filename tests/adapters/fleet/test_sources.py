@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from pathlib import Path
 
 import pytest
+from fleet_samples import EU_PATH, graph_doc, line, portal_csv
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from fleet_samples import EU_PATH, graph_doc, line, portal_csv
 
 from mistral_sov.adapters.fleet.sources import FleetSource, detect_encoding
 from mistral_sov.adapters.fleet.tracert import parse_tracert

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fleet_samples import EU_PATH, US_PATH, line
 
 from mistral_sov.cli.residency_wiring import build_providers
@@ -28,7 +24,11 @@ def providers(tmp_path_factory):
     return build_providers(ranges_dir=tmp_path_factory.mktemp("ranges"))
 
 
+FRANKFURT = parse_vantage("Frankfurt")
+
+
 def _judge(providers, **kw):
+    kw.setdefault("site_vantage", lambda _site: FRANKFURT)
     return DeviceJudge(TARGETS, ZONES, providers, options=FleetOptions(now=NOW), **kw)
 
 
@@ -52,12 +52,13 @@ def test_physics_from_the_device_site(providers):
     """4.69.140.1 is registered in the US; at 1 ms from a Frankfurt site it cannot be there."""
     near = [("10.1.0.1", [0, 0, 0]), ("4.69.140.1", [1, 1, 1]), (EU_PATH[-1][0], [9, 9, 9])]
     item = FleetItem("PC-3", line("PC-3", near, site={"ad": "FRA-HQ"}))
-    blind = _verdicts(_judge(providers), [item])[0]
+    blind = _verdicts(_judge(providers, site_vantage=lambda _s: None), [item])[0]
     assert blind.verdict is Verdict.VIOLATION
     sites = {"fra-hq": parse_vantage("Frankfurt")}
     judge = _judge(providers, site_vantage=lambda s: sites.get(s.get("ad", "").lower()))
     seen = _verdicts(judge, [item])[0]
     assert seen.verdict is not Verdict.VIOLATION
+    assert "RES-NOT-EVALUATED" in {f.rule_id for f in blind.check.findings}  # no site: physics not run
     rules = {f.rule_id for f in seen.check.findings}
     assert "RES-PHYSICS" in rules
     assert seen.check.residency.vantage.name == "Frankfurt"

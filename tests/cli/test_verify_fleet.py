@@ -12,10 +12,8 @@ import sys
 from pathlib import Path
 
 import jsonschema
-from junitparser import JUnitXml
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fleet_samples import US_PATH, graph_doc, line, portal_csv, write_policy
+from junitparser import JUnitXml
 from sharedpaths import shared_path
 
 REPO = Path(__file__).resolve().parents[2]
