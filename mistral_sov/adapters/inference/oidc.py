@@ -108,6 +108,11 @@ class OidcValidator:
         self._last_attempt = -1e18
         self._jwks_uri: str | None = None
         self._file: Path | None = None
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_error = ""
+        self._discovery: dict[str, Any] = {}
         if config.jwks_file:
             path = Path(config.jwks_file)
             self._file = path if path.is_absolute() or base_dir is None else base_dir / path
@@ -197,6 +202,7 @@ class OidcValidator:
             if isinstance(doc.get("access_token_issuer"), str):  # AD FS
                 self.issuers.append(doc["access_token_issuer"])
             self._jwks_uri = uri
+            self._discovery = doc
         jwks = self._fetch(self._jwks_uri)
         try:
             self._load_keys(jwks, self._jwks_uri)
@@ -204,27 +210,78 @@ class OidcValidator:
             raise TokenRejected(503, str(exc), "idp_unavailable") from None
         self._fetched_at = self.clock()
 
-    def _key_for(self, kid: str) -> Any:
+    def _key_for(self, kid: str, fetch: bool) -> Any:
         with self._lock:
             now = self.clock()
             if self._file is None and now - self._fetched_at > self.refresh_seconds:
-                try:
-                    self._refresh()
-                except TokenRejected:
+                if fetch:
+                    try:
+                        self._refresh()
+                    except TokenRejected:
+                        if not self._keys or now - self._fetched_at > self.max_age_seconds:
+                            raise
+                else:
+                    self._wake.set()
                     if not self._keys or now - self._fetched_at > self.max_age_seconds:
-                        raise
+                        reason = self.last_error or "its keys are being fetched"
+                        raise TokenRejected(503, f"the identity provider is unavailable: {reason}", "idp_unavailable")
             key = self._keys.get(kid)
             if key is None and self._file is None and now - self._last_attempt > 60:
-                self._refresh()  # key rotation: fetch once more
-                key = self._keys.get(kid)
+                if fetch:
+                    self._refresh()  # key rotation: fetch once more
+                    key = self._keys.get(kid)
+                else:
+                    self._wake.set()  # the background refresher fetches the new keys
             if key is None:
                 raise TokenRejected(
                     401, f"the token's signing key '{kid}' is not one of the issuer's keys", "unknown_kid"
                 )
             return key
 
+    def refresh_now(self) -> bool:
+        """Fetch discovery + JWKS now (bounded by the deadline); False (and ``last_error``) on failure."""
+        if self._file is not None:
+            return True
+        try:  # not under the lock: validate(fetch=False) on the event loop must never wait for I/O
+            self._refresh()
+        except TokenRejected as exc:
+            self.last_error = exc.message
+            return False
+        self.last_error = ""
+        return True
+
+    def start(self) -> bool:
+        """Load the keys once (bounded), then keep them fresh in a daemon thread: on schedule,
+        and at most once a minute when a token names an unknown ``kid``. Returns whether keys
+        are loaded; without keys, tokens get 503 until the identity provider answers."""
+        ok = self.refresh_now()
+        if self._file is None and self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="mistral-sov-oidc-keys", daemon=True)
+            self._thread.start()
+        return ok
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            woke = self._wake.wait(timeout=self.refresh_seconds if not self.last_error else 30)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            if woke and self.clock() - self._last_attempt < 60:
+                continue  # rotation refetches are rate-limited
+            self.refresh_now()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    @property
+    def discovery(self) -> dict[str, Any]:
+        return dict(self._discovery)
+
     # -- validation ----------------------------------------------------------------------
-    def validate(self, token: str) -> Identity:
+    def validate(self, token: str, *, fetch: bool = True) -> Identity:
+        """The token's identity, or TokenRejected. ``fetch=False`` never does network I/O (the
+        server's event loop): keys come from the background refresher (``start``)."""
         import jwt
 
         if len(token) > MAX_TOKEN_BYTES:
@@ -243,7 +300,7 @@ class OidcValidator:
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise TokenRejected(401, "the token names no signing key (kid)", "unknown_kid")
-        key = self._key_for(kid)
+        key = self._key_for(kid, fetch)
         try:
             claims = jwt.decode(
                 token,

@@ -169,3 +169,34 @@ def test_policy_refuses_none_and_hmac_algorithms():
     for alg in ("none", "HS256"):
         with pytest.raises(ValidationError):
             Oidc(issuer="https://idp.example.com", audience=[AUD], algorithms=[alg])
+
+
+def test_event_loop_path_never_fetches_and_background_refresher_loads_keys(issuer):
+    v = OidcValidator(Oidc(issuer=issuer.url, audience=[AUD]), fetch_timeout=1.5)
+    issuer.requests.clear()
+    with pytest.raises(TokenRejected) as info:
+        v.validate(issuer.token(), fetch=False)  # no keys yet, no network on this path
+    assert info.value.status == 503 and issuer.requests == []
+    assert v.start() is True
+    try:
+        assert v.validate(issuer.token(), fetch=False).user == "alice@klinikum.example"
+        assert v.discovery["jwks_uri"] == issuer.url + "/keys"
+    finally:
+        v.stop()
+
+
+def test_hanging_idp_at_start_leaves_tokens_at_503_without_blocking(issuer):
+    v = OidcValidator(Oidc(issuer=issuer.url, audience=[AUD]), fetch_timeout=1.0)
+    issuer.mode = "hang"
+    try:
+        start = time.monotonic()
+        assert v.start() is False
+        assert time.monotonic() - start < 3
+        t0 = time.monotonic()
+        with pytest.raises(TokenRejected) as info:
+            v.validate(issuer.token(), fetch=False)
+        assert time.monotonic() - t0 < 0.5
+        assert info.value.status == 503 and "no answer within" in info.value.message
+    finally:
+        issuer.mode = "ok"
+        v.stop()
