@@ -1,0 +1,100 @@
+"""Real browsers as judges of the exported policies (marker ``browser``).
+
+- ``LoopbackSite``: one HTTP server on 127.0.0.1 that answers every host with a marker page
+  naming the Host header and path, and records every request it sees (a URL a policy blocks
+  never reaches it).
+- ``installed(path, data)``: installs a policy file the test owns, refusing to overwrite a file
+  it did not write, and removes it afterwards.
+- ``require(binary)``: the browser must be installed; a skip locally, a failure under CI=true
+  (``.ci/run`` installs chromium and firefox-esr).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+MARKER = "MISTRAL-SOV-LOOPBACK-OK"
+
+
+def require(binary: str) -> str:
+    found = shutil.which(binary)
+    if not found:
+        message = f"{binary} is not installed (apt-get install {binary}); .ci/run installs it"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    if hasattr(os, "geteuid") and os.geteuid() != 0:
+        pytest.skip("installing machine policy needs root")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LoopbackSite:
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                host = (self.headers.get("Host") or "").split(":")[0].lower()
+                path = self.path
+                if path.startswith("http://"):  # proxy-style request line
+                    rest = path[len("http://") :]
+                    host, _, tail = rest.partition("/")
+                    host, path = host.split(":")[0].lower(), "/" + tail
+                site.seen.append((host, path))
+                body = f"<html><body><p id='m'>{MARKER} {host} {path}</p></body></html>".encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = int(self.server.server_address[1])
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> LoopbackSite:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def hosts(self) -> set[str]:
+        return {h for h, _ in self.seen}
+
+
+@contextlib.contextmanager
+def installed(path: Path, data: bytes) -> Iterator[Path]:
+    """Write ``data`` at ``path`` for the duration; never replace a file someone else wrote
+    (a sidecar ``<name>.mistral-sov-test`` marks files this suite wrote, e.g. after a crash)."""
+    sidecar = path.with_name(path.name + ".mistral-sov-test")
+    if path.exists() and not sidecar.exists():
+        pytest.fail(f"{path} exists and was not written by this test suite; remove it or test elsewhere")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sidecar.write_bytes(b"")
+    path.write_bytes(data)
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+        sidecar.unlink(missing_ok=True)
