@@ -51,7 +51,9 @@ def build_providers(
         providers.sources.extend(index.infos())
     else:
         providers.ranges = NullRangeProvider()
-        providers.sources.append(SourceInfo("cloud-ranges", "", "ranges", {"note": f"none installed in {directory}"}))
+        providers.sources.append(
+            SourceInfo("cloud-ranges", "", "missing", {"note": f"no cloud range files installed in {directory}"})
+        )
     table = OperatorTable.load()
     providers.operators = table
     providers.sources.append(table.info())
@@ -204,6 +206,7 @@ def run_residency(
 
     zones = loaded.policy.zones if loaded else Zones()
     physics_action = loaded.policy.evidence.physics if loaded else "warn"
+    max_age: dict[str, int] = {str(k): v for k, v in loaded.policy.evidence.max_data_age.items()} if loaded else {}
     providers = build_providers(options.geoip_dbs, options.geofeeds, options.ranges_dir)
     if options.atlas_results is not None:
         from mistral_sov.adapters import atlas
@@ -217,6 +220,7 @@ def run_residency(
             str(loaded.path) if loaded else "",
             loaded.sha256 if loaded else "",
             physics_action,
+            max_age,
         )
         targets = targets_for(loaded, options.endpoints) if (loaded and loaded.policy.endpoints) else []
         return judge_measurements(
@@ -241,4 +245,5 @@ def run_residency(
         policy_file=str(loaded.path) if loaded else "",
         policy_sha256=loaded.sha256 if loaded else "",
         physics_action=physics_action,
+        max_data_age=max_age,
     )

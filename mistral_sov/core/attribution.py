@@ -135,11 +135,23 @@ class SourceInfo:
 
     name: str
     version: str
-    kind: str  # country | asn | ranges | operators | geofeed
+    kind: str  # country | asn | country+asn | ranges | operators | geofeed
     provenance: dict[str, str] = field(default_factory=dict)
+    published: str = ""  # ISO date the data was published ("" = the source does not say)
+
+    @property
+    def sha256(self) -> str:
+        return self.provenance.get("sha256", "")
 
     def to_dict(self) -> dict[str, object]:
-        return {"name": self.name, "version": self.version, "kind": self.kind, "provenance": self.provenance}
+        return {
+            "name": self.name,
+            "version": self.version,
+            "kind": self.kind,
+            "published": self.published or None,
+            "sha256": self.sha256 or None,
+            "provenance": self.provenance,
+        }
 
 
 def is_internal(address: str) -> bool:

@@ -11,7 +11,7 @@ import difflib
 import ipaddress
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -51,7 +51,10 @@ class Evidence(_Model):
     """What residency evidence must contain (docs/residency.md)."""
 
     physics: Action = "warn"  # a trace with no vantage location: allow / warn / fail (INCONCLUSIVE)
-    max_data_age: dict[str, int] = Field(default_factory=dict)  # source kind -> days; defaults per kind
+    # days a data source may be old before the report warns; defaults per kind in services/verify_freshness.py
+    max_data_age: dict[
+        Literal["ranges", "country", "asn", "geofeed", "operators"], Annotated[int, Field(ge=1, le=3650)]
+    ] = Field(default_factory=dict)
 
 
 class Vantage(_Model):

@@ -95,6 +95,7 @@ class Providers:
     ranges: CloudRangeProvider = field(default_factory=NullRangeProvider)
     operators: OperatorDirectory = field(default_factory=NullOperatorDirectory)
     sources: list[SourceInfo] = field(default_factory=list)  # recorded in the evidence
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)  # per-address lookups of this run
 
 
 @dataclass
@@ -163,6 +164,7 @@ class RunContext:
     policy_file: str = ""
     policy_sha256: str = ""
     physics_action: str = "warn"  # policy evidence.physics
+    max_data_age: dict[str, int] = field(default_factory=dict)  # policy evidence.max_data_age
 
 
 # ----------------------------------------------------------------------------- matching names
@@ -325,11 +327,14 @@ def build_report(
     traces: list[dict[str, Any]] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Report:
+    from mistral_sov.services.verify_freshness import freshness_check
+
+    sources = freshness_check(ctx.providers.sources, ctx.generated_at, ctx.max_data_age)
     return Report(
         kind="verify-residency",
         tool_version=ctx.tool_version,
         generated_at=ctx.generated_at,
-        checks=checks,
+        checks=[*checks, sources],
         policy_file=ctx.policy_file,
         metadata=evidence_metadata(
             ctx.zones,
@@ -339,7 +344,7 @@ def build_report(
             ctx.policy_sha256,
             resolutions=resolutions or {},
             traces=traces or [],
-            extra=extra,
+            extra={"source_ages": sources.details["sources"], **(extra or {})},
         ),
     )
 
@@ -392,13 +397,23 @@ def verify_targets(
     policy_file: str = "",
     policy_sha256: str = "",
     physics_action: str = "warn",
+    max_data_age: dict[str, int] | None = None,
 ) -> Report:
     """Verify ``targets`` from here: resolve each host, trace every address (one batch, so the
     tracer can run them concurrently), then judge every trace through ``judge_records``.
 
     ``resolve(host) -> Resolution`` (IP literals come back as themselves);
     ``trace([(address, port), …]) -> {(address, port): TraceResult}``."""
-    ctx = RunContext(zones, providers, tool_version, generated_at, policy_file, policy_sha256, physics_action)
+    ctx = RunContext(
+        zones,
+        providers,
+        tool_version,
+        generated_at,
+        policy_file,
+        policy_sha256,
+        physics_action,
+        dict(max_data_age or {}),
+    )
     resolutions = {t.host: resolve(t.host) for t in targets}
     jobs: list[tuple[str, int]] = []
     for t in targets:

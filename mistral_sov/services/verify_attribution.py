@@ -113,6 +113,40 @@ def _range_fact(rng: RangeMatch) -> GeoFact:
     )
 
 
+_MEMO_LIMIT = 200_000
+
+
+def _lookups(address: str, providers: Providers) -> tuple[bool, list[GeoFact], RangeMatch | None, AsnFact | None]:
+    """What every provider says about ``address`` (memoised for the run: providers are pure)."""
+    hit = providers.memo.get(address)
+    if hit is not None:
+        return hit  # type: ignore[no-any-return]
+    internal = is_internal(address)
+    facts: list[GeoFact] = []
+    for provider in providers.geo:
+        if internal and not provider.user_supplied:
+            continue
+        fact = provider.locate(address)
+        if fact is not None and (fact.country or fact.lat is not None):
+            facts.append(fact)
+    rng = None if internal else providers.ranges.lookup(address)
+    if rng is not None and rng.country:
+        facts.append(_range_fact(rng))
+    asn: AsnFact | None = None
+    if not internal:
+        # ASN: a database first, else implied by a cloud range
+        for asn_provider in providers.asn:
+            asn = asn_provider.asn(address)
+            if asn is not None:
+                break
+        if asn is None and rng is not None and rng.implied_asns:
+            asn = AsnFact(rng.implied_asns[0], rng.provider, rng.source, rng.version)
+    out = (internal, facts, rng, asn)
+    if len(providers.memo) < _MEMO_LIMIT:
+        providers.memo[address] = out
+    return out
+
+
 def attribute(
     address: str,
     rtt_ms: float | None,
@@ -121,18 +155,9 @@ def attribute(
     previous: Placed | None = None,
 ) -> Attribution:
     """Ask every provider about one address; drop claims physics refutes; combine."""
-    att = Attribution(address, internal=is_internal(address))
-    facts: list[GeoFact] = []
-    for provider in providers.geo:
-        if att.internal and not provider.user_supplied:
-            continue
-        fact = provider.locate(address)
-        if fact is not None and (fact.country or fact.lat is not None):
-            facts.append(fact)
-    if not att.internal:
-        att.range = providers.ranges.lookup(address)
-    if att.range is not None and att.range.country:
-        facts.append(_range_fact(att.range))
+    internal, facts, att_range, asn = _lookups(address, providers)
+    att = Attribution(address, internal=internal)
+    att.range = att_range
 
     evaluated = rtt_ms is not None and (vantage is not None or previous is not None)
     details: dict[int, str] = {}
@@ -210,15 +235,8 @@ def attribute(
         att.physics = PHYSICS_REFUTED
     elif evaluated and att.facts:
         att.physics = PHYSICS_PASSED
-    # ASN: a database first, else implied by a cloud range
     if not att.internal:
-        for asn_provider in providers.asn:
-            found = asn_provider.asn(address)
-            if found is not None:
-                att.asn = found
-                break
-        if att.asn is None and att.range is not None and att.range.implied_asns:
-            att.asn = AsnFact(att.range.implied_asns[0], att.range.provider, att.range.source, att.range.version)
+        att.asn = asn
     if att.asn is not None:
         att.operator = providers.operators.operator(att.asn.asn)
     return att

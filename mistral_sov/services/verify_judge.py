@@ -8,7 +8,6 @@ attributed and flagged; every reply attributes its hop even without a usable RTT
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
@@ -17,7 +16,7 @@ from mistral_sov.core.findings import Check, Finding, Verdict
 from mistral_sov.core.physics import bounds
 from mistral_sov.core.policy import Zones
 from mistral_sov.core.residency import HopRow, NotEvaluated, ResidencyDetails, TraceRecord
-from mistral_sov.core.trace import Hop, Resolution
+from mistral_sov.core.trace import Hop, Resolution, canonical_address
 from mistral_sov.core.zones import COUNTRY_GROUPS, expand_countries
 from mistral_sov.services.verify_attribution import Attribution, Placed, attribute
 
@@ -41,10 +40,12 @@ def _action(zones: Zones, jurisdiction: str | None) -> str:
 
 
 def same_address(a: str, b: str) -> bool:
+    if a == b:
+        return True
     try:
-        return ipaddress.ip_address(a) == ipaddress.ip_address(b)
+        return canonical_address(a)[0] == canonical_address(b)[0]
     except ValueError:
-        return a == b
+        return False
 
 
 def ordered_hops(hops: Sequence[Hop]) -> list[Hop]:

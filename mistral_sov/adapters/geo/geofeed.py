@@ -26,6 +26,7 @@ class Geofeed:
         self.version = f"sha256 {sha256[:12]}"
         self.sha256 = sha256
         self._index = entries
+        self.published = ""  # the file's modification date (a geofeed carries no date of its own)
 
     @classmethod
     def from_file(cls, path: Path) -> Geofeed:
@@ -50,7 +51,11 @@ class Geofeed:
                 location=Location(str(path)),
                 hint="RFC 8805 geofeeds are UTF-8 CSV",
             ) from exc
-        return cls.parse(text, str(path), hashlib.sha256(data).hexdigest())
+        feed = cls.parse(text, str(path), hashlib.sha256(data).hexdigest())
+        import datetime as _dt
+
+        feed.published = _dt.datetime.fromtimestamp(path.stat().st_mtime, tz=_dt.timezone.utc).date().isoformat()
+        return feed
 
     @classmethod
     def parse(cls, text: str, file: str, sha256: str = "") -> Geofeed:
@@ -118,5 +123,9 @@ class Geofeed:
 
     def info(self) -> SourceInfo:
         return SourceInfo(
-            self.name, self.version, "geofeed", {"sha256": self.sha256, "entries": str(self._index.count)}
+            self.name,
+            self.version,
+            "geofeed",
+            {"sha256": self.sha256, "entries": str(self._index.count), "note": "self-asserted by its author"},
+            published=self.published,
         )

@@ -113,6 +113,7 @@ class MmdbDatabase:
                 "layout": str(self.layout),
                 "database_type": self.database_type,
             },
+            published=self.build,
         )
 
     def _get(self, address: str) -> dict[str, Any] | None:

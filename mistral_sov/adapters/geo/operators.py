@@ -63,4 +63,7 @@ class OperatorTable:
         return list(self._by_asn.values())
 
     def info(self) -> SourceInfo:
-        return SourceInfo("operators", self.version, "operators", {"file": RELATIVE, "entries": str(len(self))})
+        published = self.version if len(self.version) == 10 and self.version[4] == "-" else ""
+        return SourceInfo(
+            "operators", self.version, "operators", {"file": RELATIVE, "entries": str(len(self))}, published
+        )

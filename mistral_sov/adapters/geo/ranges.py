@@ -450,6 +450,27 @@ def update(
     return results
 
 
+UNDATED = ("cloudflare", "fastly")  # their lists carry no date or version
+
+
+def published_date(provenance: dict[str, str]) -> str:
+    """The ISO date a range file was published, from its own fields or its download name
+    (Azure: ``ServiceTags_Public_YYYYMMDD.json``); '' when nothing says."""
+    import re
+
+    aws = provenance.get("createDate", "")  # 2025-07-24-20-23-14
+    if re.match(r"^\d{4}-\d{2}-\d{2}", aws):
+        return aws[:10]
+    for key in ("creationTime", "last_updated_timestamp"):  # GCP ISO time / OCI ISO time
+        value = provenance.get(key, "")
+        if re.match(r"^\d{4}-\d{2}-\d{2}", value):
+            return value[:10]
+    found = re.search(r"ServiceTags_Public_(\d{4})(\d{2})(\d{2})", provenance.get("source", ""))
+    if found:
+        return "-".join(found.groups())
+    return ""
+
+
 class RangeIndex:
     """CloudRangeProvider over every file in a ranges directory (or over parsed files)."""
 
@@ -495,7 +516,16 @@ class RangeIndex:
         return cls(parsed)
 
     def infos(self) -> list[SourceInfo]:
-        return [SourceInfo(f"{p.key}-ranges", p.version, "ranges", dict(p.provenance)) for p in self.files]
+        return [
+            SourceInfo(
+                f"{p.key}-ranges",
+                p.version,
+                "ranges",
+                dict(p.provenance) | ({"undated": "the provider publishes no date"} if p.provider in UNDATED else {}),
+                published_date(p.provenance),
+            )
+            for p in self.files
+        ]
 
     def lookup(self, address: str) -> RangeMatch | None:
         best: tuple[int, _Entry, str, str] | None = None
