@@ -59,6 +59,10 @@ def pack(  # noqa: PLR0917
         Path | None, typer.Option("--public-key", help="Check the evidence signatures with this key (PEM).")
     ] = None,
     sign_key: Annotated[Path | None, typer.Option("--sign-key", help="Sign index.json (Ed25519 PEM).")] = None,
+    timestamp_url: Annotated[
+        str | None,
+        typer.Option("--timestamp-url", help="RFC 3161 TSA that time-stamps the signed index (default: evidence.tsa)."),
+    ] = None,
 ) -> int:
     """Write the audit pack: DORA register CSV, GDPR Art. 30 record, AI Act Art. 26 sheet,
     SBOM/AI-BOM, the evidence, and a signed index with every file's SHA-256.
@@ -72,6 +76,7 @@ def pack(  # noqa: PLR0917
     from mistral_sov.adapters import audit_pack, audit_sources, evidence, sbom
     from mistral_sov.adapters.bundle import write_bundle
     from mistral_sov.adapters.catalogfile import load_catalog
+    from mistral_sov.adapters.timestamp import choose_url
     from mistral_sov.cli._ui import echo, warn
     from mistral_sov.cli.common import load_policy
     from mistral_sov.errors import InputError, Location
@@ -83,6 +88,7 @@ def pack(  # noqa: PLR0917
     verify_key = evidence.load_public_key(public_key) if public_key is not None else None
     loaded = load_policy(policy)
     pol = loaded.policy
+    tsa = choose_url(timestamp_url, pol.evidence.tsa, sign_key is not None)
     if not pol.endpoints and not pol.local_inference.models:
         raise InputError(
             "the policy approves no AI endpoint and no local model: there is nothing to record",
@@ -163,13 +169,18 @@ def pack(  # noqa: PLR0917
     if manifest is not None:
         artifacts.append(Artifact("sources/bundle-manifest.json", (bundle_dir / "manifest.json").read_bytes()))
     index = audit_pack.index_payload(inputs, records, artifacts, rows)
+    trusted_time = "no trusted time"
     if key is not None:
         envelope = evidence.sign(index, key)
         signature = f"Ed25519 by key {envelope['signature']['public_key_sha256'][:16]}…"
+        if tsa is not None:
+            from mistral_sov.adapters.timestamp import stamp
+
+            envelope = stamp(envelope, tsa)
+            trusted_time = f"RFC 3161 token of {envelope['timestamp']['gen_time']} from {tsa}"
         index_bytes = evidence.dump(envelope)
     else:
         signature, index_bytes = "unsigned (pass --sign-key)", evidence.dump(index)
-    trusted_time = "no trusted time"
     artifacts.append(Artifact("index.json", index_bytes))
     artifacts.append(Artifact("index.html", audit_pack.render_index_html(index, signature, trusted_time)))
     write_bundle(out_dir, artifacts, is_ours=_is_pack)

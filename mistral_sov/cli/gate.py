@@ -250,6 +250,12 @@ def gate_command(  # noqa: PLR0917
             "console, github); repeatable; PATH '-' is stdout.",
         ),
     ] = None,
+    sign_key: Annotated[
+        Path | None, typer.Option("--sign-key", help="Sign JSON reports as evidence (Ed25519 PEM).")
+    ] = None,
+    timestamp_url: Annotated[
+        str | None, typer.Option("--timestamp-url", help="RFC 3161 TSA that time-stamps signed JSON reports.")
+    ] = None,
     history: Annotated[
         Path | None, typer.Option("--history", help="Record verdicts and route fingerprints in this SQLite file.")
     ] = None,
@@ -301,6 +307,10 @@ def gate_command(  # noqa: PLR0917
     only_list = gate.parse_check_list(only, "--only")
     skip_list = gate.parse_check_list(skip, "--skip")
     specs = [reports.parse_report_spec(s) for s in report_specs or []]
+    if sign_key is not None:
+        from mistral_sov.adapters.evidence import load_private_key
+
+        load_private_key(sign_key)  # a bad key fails before any check runs
     from mistral_sov.services.verify import VerifyOptions
 
     residency_options = VerifyOptions(
@@ -317,6 +327,10 @@ def gate_command(  # noqa: PLR0917
         vantage=vantage,
     )
     units, _loaded = build_units(policy, bundle, residency_options)
+    from mistral_sov.adapters.timestamp import choose_url
+
+    policy_tsa = _loaded.policy.evidence.tsa if _loaded is not None else None
+    tsa = choose_url(timestamp_url, policy_tsa, sign_key is not None)  # checked before the residency probes
     report = gate.run_gate(
         units,
         only=only_list,
@@ -327,7 +341,12 @@ def gate_command(  # noqa: PLR0917
         metadata={"fail_on": fail_on, "soft_fail": soft_fail, "bundle": str(bundle) if bundle else None},
     )
     for fmt, path in specs:
-        _write(path, reports.render(report, fmt, fail_on=fail_on, base_dir=Path.cwd()))
+        data = reports.render(report, fmt, fail_on=fail_on, base_dir=Path.cwd())
+        if fmt == "json" and sign_key is not None:
+            from mistral_sov.adapters.timestamp import sign_report
+
+            data = sign_report(data, sign_key, tsa)
+        _write(path, data)
     if history is not None:
         from mistral_sov.adapters.history import record
 
@@ -339,6 +358,10 @@ def gate_command(  # noqa: PLR0917
         print_report(report, console())
     github_outputs(report, fail_on, os.environ)
     status = report.exit_status(fail_on)
+    if tsa is not None:
+        from mistral_sov.adapters.timestamp import settle
+
+        status = type(status)(settle(int(status)))  # a TSA failure makes a pass exit 3
     if soft_fail and int(status):
         import sys
 

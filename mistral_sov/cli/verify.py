@@ -32,28 +32,31 @@ class FailOn(str, Enum):
     violation = "violation"
 
 
-def report_bytes(report: Report, fmt: str, sign_key: Path | None, fail_on: str = "violation") -> bytes:
-    """The bytes of one report; JSON is the evidence record, signed when ``sign_key`` is set."""
+def report_bytes(
+    report: Report, fmt: str, sign_key: Path | None, fail_on: str = "violation", timestamp_url: str | None = None
+) -> bytes:
+    """The bytes of one report; JSON is the evidence record, signed when ``sign_key`` is set
+    (and RFC 3161 time-stamped when ``timestamp_url`` is set)."""
     from mistral_sov import reports
 
     data = reports.render(report, fmt, fail_on=fail_on)
     if fmt == "json" and sign_key is not None:
-        import json
+        from mistral_sov.adapters.timestamp import sign_report
 
-        from mistral_sov.adapters import evidence
-
-        data = evidence.dump(evidence.sign(json.loads(data), evidence.load_private_key(sign_key)))
+        data = sign_report(data, sign_key, timestamp_url)
     return data
 
 
-def write_reports(report: Report, specs: Sequence[str], sign_key: Path | None, fail_on: str) -> None:
+def write_reports(
+    report: Report, specs: Sequence[str], sign_key: Path | None, fail_on: str, timestamp_url: str | None = None
+) -> None:
 
     from mistral_sov import reports
     from mistral_sov.adapters.fileio import atomic_write_bytes
 
     parsed = [reports.parse_report_spec(s) for s in specs]
     for fmt, path in parsed:
-        data = report_bytes(report, fmt, sign_key, fail_on)
+        data = report_bytes(report, fmt, sign_key, fail_on, timestamp_url)
         if str(path) == "-":
             _stdout_bytes(data)
         else:
@@ -156,6 +159,10 @@ def verify_residency(  # noqa: PLR0917
     sign_key: Annotated[
         Path | None, typer.Option("--sign-key", help="Ed25519 private key (PEM) to sign JSON evidence.")
     ] = None,
+    timestamp_url: Annotated[
+        str | None,
+        typer.Option("--timestamp-url", help="RFC 3161 TSA that time-stamps signed evidence (default: evidence.tsa)."),
+    ] = None,
     fail_on: Annotated[
         FailOn, typer.Option("--fail-on", help="Exit 1 on warnings too, or only on violations.")
     ] = FailOn.violation,
@@ -163,6 +170,7 @@ def verify_residency(  # noqa: PLR0917
 ) -> int:
     """Trace each approved endpoint and prove every hop stays in the allowed zones."""
     from mistral_sov import reports
+    from mistral_sov.adapters.timestamp import choose_url
     from mistral_sov.cli.residency_wiring import run_residency
     from mistral_sov.services.verify import VerifyOptions
 
@@ -175,6 +183,7 @@ def verify_residency(  # noqa: PLR0917
         evidence.load_private_key(sign_key)
     per_hop, probes_file = _probes(probes, from_atlas is not None)
     loaded = _load(policy, required=not targets and from_atlas is None)
+    tsa = choose_url(timestamp_url, loaded.policy.evidence.tsa if loaded else None, sign_key is not None)
     options = VerifyOptions(
         method=(method or Method.tcp).value,
         method_demanded=method is not None,
@@ -201,9 +210,11 @@ def verify_residency(  # noqa: PLR0917
 
         with progress("tracing") as on_progress:
             result = run_residency(loaded, options, on_progress=on_progress)
-    write_reports(result, specs, sign_key, fail_on.value)
-    _show(result, output, sign_key, fail_on.value)
-    return int(result.exit_status(fail_on.value))
+    write_reports(result, specs, sign_key, fail_on.value, tsa)
+    _show(result, output, sign_key, fail_on.value, tsa)
+    from mistral_sov.adapters.timestamp import settle
+
+    return settle(int(result.exit_status(fail_on.value)))  # a TSA failure makes a pass exit 3
 
 
 def _probes(value: str, atlas: bool) -> tuple[int, Path | None]:
@@ -225,7 +236,9 @@ def _probes(value: str, atlas: bool) -> tuple[int, Path | None]:
     return 3, Path(text)
 
 
-def _show(result: Report, output: OutputFormat, sign_key: Path | None, fail_on: str) -> None:
+def _show(
+    result: Report, output: OutputFormat, sign_key: Path | None, fail_on: str, timestamp_url: str | None = None
+) -> None:
     import sys
 
     if output is OutputFormat.table:
@@ -242,7 +255,7 @@ def _show(result: Report, output: OutputFormat, sign_key: Path | None, fail_on: 
             console().print(f"{name}: {info['summary']}")
         return
     fmt = "json"
-    data = report_bytes(result, fmt, sign_key, fail_on)
+    data = report_bytes(result, fmt, sign_key, fail_on, timestamp_url)
     if output is OutputFormat.yaml:
         import json
 

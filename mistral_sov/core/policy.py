@@ -55,6 +55,7 @@ class Evidence(_Model):
     max_data_age: dict[
         Literal["ranges", "country", "asn", "geofeed", "operators"], Annotated[int, Field(ge=1, le=3650)]
     ] = Field(default_factory=dict)
+    tsa: str | None = Field(default=None, max_length=2048)  # RFC 3161 TSA URL for signed evidence (docs/audit.md)
 
 
 class Vantage(_Model):
