@@ -129,6 +129,12 @@ class TestPKI:
         (self.dir / "serial").write_text("01\n", encoding="ascii")
         for signer in ("tsa", "rogue-tsa"):
             (self.dir / f"{signer}.cnf").write_text(TSA_CONF.format(dir=self.dir, signer=signer), encoding="utf-8")
+        # a TSA that embeds its chain (TSA certificate, then the CA) in chain order, as OpenSSL,
+        # Microsoft and Bouncy Castle TSAs do: often not DER's sorted SET OF order
+        chained = TSA_CONF.format(dir=self.dir, signer="tsa").replace(
+            "signer_digest", f"certs = {self.dir}/ca.pem\nsigner_digest"
+        )
+        (self.dir / "tsa-chain.cnf").write_text(chained, encoding="utf-8")
 
     @property
     def ca(self) -> Path:
@@ -174,7 +180,7 @@ def openssl_query(data: bytes) -> bytes:
 
 
 class LocalTSA:
-    """``with LocalTSA(pki, mode) as tsa: tsa.url``; modes: ok, garbage, slow, http500, rogue, replay."""
+    """``with LocalTSA(pki, mode) as tsa: tsa.url``; modes: ok, chain, garbage, slow, http500, rogue, replay."""
 
     def __init__(self, pki: TestPKI, mode: str = "ok") -> None:
         self.pki, self.mode = pki, mode
@@ -195,6 +201,8 @@ class LocalTSA:
                     payload = b"<html>not a timestamp</html>" + os.urandom(64)
                 elif outer.mode == "rogue":
                     payload = openssl_reply(outer.pki, body, "rogue-tsa")
+                elif outer.mode == "chain":
+                    payload = openssl_reply(outer.pki, body, "tsa-chain")
                 elif outer.mode == "replay":
                     payload = openssl_reply(outer.pki, openssl_query(b"some other bytes"))
                 else:

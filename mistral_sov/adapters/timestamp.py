@@ -110,9 +110,70 @@ def _tsa_name(response: Any) -> str:
 
 
 def _decode(der: bytes) -> Any:
+    """Parse a TimeStampResp. Many TSAs (OpenSSL with a chain, Microsoft, Bouncy Castle) list
+    their certificates in chain order, which breaks DER's sorted SET OF and makes
+    ``rfc3161-client`` refuse the answer; the certificate set is not covered by the signature,
+    so it is re-sorted (``der_sorted_certificates``) and parsed again."""
     from rfc3161_client import decode_timestamp_response
 
-    return decode_timestamp_response(der)
+    try:
+        return decode_timestamp_response(der)
+    except ValueError as exc:
+        if "InvalidSetOrdering" not in str(exc):
+            raise
+        try:
+            fixed = der_sorted_certificates(der)
+        except (ValueError, IndexError):
+            raise exc from None
+        return decode_timestamp_response(fixed)
+
+
+def _tlv(buf: bytes, pos: int) -> tuple[int, int, int]:
+    """(tag, start of content, end of content) of the DER element at ``pos``."""
+    if pos + 2 > len(buf):
+        raise ValueError("truncated DER")
+    tag, first = buf[pos], buf[pos + 1]
+    if tag & 0x1F == 0x1F or first == 0x80:
+        raise ValueError("high tag numbers and indefinite lengths are not DER")
+    if first < 0x80:
+        start, length = pos + 2, first
+    else:
+        n = first & 0x7F
+        start, length = pos + 2 + n, int.from_bytes(buf[pos + 2 : pos + 2 + n], "big")
+    if start + length > len(buf):
+        raise ValueError("DER length beyond the data")
+    return tag, start, start + length
+
+
+def _children(buf: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
+    """(tag, element start, content start, element end) of each element in ``buf[start:end]``."""
+    out = []
+    pos = start
+    while pos < end:
+        tag, content, stop = _tlv(buf, pos)
+        out.append((tag, pos, content, stop))
+        pos = stop
+    return out
+
+
+def der_sorted_certificates(der: bytes) -> bytes:
+    """The same TimeStampResp with SignedData's ``certificates`` in DER SET OF order (X.690
+    11.6). Only the order of whole certificates changes, so every length stays the same."""
+    _, c0, e0 = _tlv(der, 0)  # TimeStampResp
+    resp = _children(der, c0, e0)
+    if len(resp) < 2:
+        return der
+    _, _, c1, e1 = resp[1]  # timeStampToken: ContentInfo
+    info = _children(der, c1, e1)
+    _, _, c2, _end = info[1]  # [0] EXPLICIT content
+    _, c3, e3 = _tlv(der, c2)  # SignedData
+    for tag, _pos, content, stop in _children(der, c3, e3):
+        if tag == 0xA0:  # [0] IMPLICIT CertificateSet
+            certs = [der[p:q] for _t, p, _c, q in _children(der, content, stop)]
+            width = max(len(c) for c in certs)
+            ordered = sorted(certs, key=lambda c: c.ljust(width, b"\0"))
+            return der[:content] + b"".join(ordered) + der[stop:]
+    return der
 
 
 def request(data: bytes, url: str, *, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:

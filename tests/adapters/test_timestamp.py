@@ -7,6 +7,8 @@ import base64
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tsa_helpers import LocalTSA, TestPKI, openssl_ts_verify
 
 from mistral_sov.adapters import timestamp as ts
@@ -152,3 +154,46 @@ def test_ca_bundle_errors(tmp_path: Path, pki: TestPKI) -> None:
 
     der.write_bytes(x509.load_pem_x509_certificate(pki.ca.read_bytes()).public_bytes(Encoding.DER))
     assert len(ts.load_ca_bundle(der)) == 1
+
+
+def test_tsa_embedding_its_chain_in_chain_order(pki: TestPKI) -> None:
+    """Certificates in chain order break DER's SET OF ordering; rfc3161-client refuses such an
+    answer as is: the certificate set is re-sorted (every length unchanged) and accepted."""
+    with LocalTSA(pki, "chain") as tsa:
+        entry = ts.request(DATA, tsa.url)
+    der = ts.response_bytes(entry)
+    assert ts.check(entry, DATA, ts.load_ca_bundle(pki.ca)).status is ts.TimestampStatus.VALID
+    assert openssl_ts_verify(DATA, der, pki.ca).returncode == 0  # embedded as the TSA sent it
+    fixed = ts.der_sorted_certificates(der)
+    assert len(fixed) == len(der) and sorted(fixed) == sorted(der)
+    assert ts.der_sorted_certificates(fixed) == fixed  # idempotent
+    # both chain orders normalise to the same bytes
+    certs = _cert_elements(fixed)
+    assert len(certs) == 2
+    swapped = fixed.replace(certs[0] + certs[1], certs[1] + certs[0])
+    assert swapped != fixed and ts.der_sorted_certificates(swapped) == fixed
+    from rfc3161_client import decode_timestamp_response
+
+    with pytest.raises(ValueError, match="InvalidSetOrdering"):
+        decode_timestamp_response(swapped)
+    assert ts.check({**entry, "response": base64.b64encode(swapped).decode()}, DATA, ts.load_ca_bundle(pki.ca)).ok
+
+
+def _cert_elements(der: bytes) -> list[bytes]:
+    _, c0, e0 = ts._tlv(der, 0)
+    _, _, c1, e1 = ts._children(der, c0, e0)[1]
+    _, _, c2, _ = ts._children(der, c1, e1)[1]
+    _, c3, e3 = ts._tlv(der, c2)
+    _tag, _, content, stop = next(x for x in ts._children(der, c3, e3) if x[0] == 0xA0)
+    return [der[p:q] for _t, p, _c, q in ts._children(der, content, stop)]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.binary(max_size=300)
+    | st.sampled_from([b"\x30\x80\x00\x00", b"\x30\x05\x30\x00\x30\x01", b"\x30\x03\x02\x01\x00"])
+)
+def test_hostile_token_bytes_are_malformed_never_a_crash(junk: bytes) -> None:
+    entry = {"type": "rfc3161", "response": base64.b64encode(junk).decode()}
+    result = ts.check(entry, DATA, None)
+    assert result.status is ts.TimestampStatus.MALFORMED
