@@ -5,6 +5,7 @@ Services receive implementations of these as arguments; the CLI picks the concre
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -36,6 +37,21 @@ class Exporter(Protocol):
     description: str
 
     def render(self, policy: Policy, catalog: Catalog, options: ExportOptions) -> list[Artifact]: ...
+
+
+class BundleDocumenter(Protocol):
+    """Writes the bundle's own README from the rendered files (pure, deterministic)."""
+
+    path: str
+
+    def document(
+        self,
+        policy: Policy,
+        catalog: Catalog,
+        artifacts: Sequence[Artifact],
+        formats: Sequence[str],
+        options: ExportOptions,
+    ) -> Artifact: ...
 
 
 class Tracer(Protocol):

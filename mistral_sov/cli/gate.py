@@ -74,7 +74,7 @@ def _bundle_expected(loaded: Any, bundle: Path) -> Any:
 
     from mistral_sov import __version__
     from mistral_sov.adapters.catalogfile import load_catalog
-    from mistral_sov.adapters.exporters import EXPORTERS, get_exporter
+    from mistral_sov.adapters.exporters import EXPORTERS, get_documenter, get_exporter
     from mistral_sov.ports import ExportOptions
     from mistral_sov.services.export import render_bundle
 
@@ -93,7 +93,10 @@ def _bundle_expected(loaded: Any, bundle: Path) -> Any:
 
     def expected() -> Any:
         options = ExportOptions(languages=languages, tool_version=__version__)
-        return render_bundle(loaded.policy, load_catalog(), [get_exporter(f) for f in formats], options, loaded.sha256)
+        exporters = [get_exporter(f) for f in formats]
+        return render_bundle(
+            loaded.policy, load_catalog(), exporters, options, loaded.sha256, documenter=get_documenter()
+        )
 
     return expected
 

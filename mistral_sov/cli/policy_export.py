@@ -82,6 +82,7 @@ def export(
     from mistral_sov import __version__
     from mistral_sov.adapters.bundle import check_bundle, write_bundle
     from mistral_sov.adapters.catalogfile import load_catalog
+    from mistral_sov.adapters.exporters import get_documenter
     from mistral_sov.cli._ui import echo
     from mistral_sov.cli.common import load_policy
     from mistral_sov.ports import ExportOptions
@@ -91,7 +92,9 @@ def export(
     exporters = select_exporters(formats or [])
     loaded = load_policy(policy)
     options = ExportOptions(languages=languages, tool_version=__version__)
-    artifacts = render_bundle(loaded.policy, load_catalog(), exporters, options, loaded.sha256)
+    artifacts = render_bundle(
+        loaded.policy, load_catalog(), exporters, options, loaded.sha256, documenter=get_documenter()
+    )
     from mistral_sov.adapters.exporters.controls import export_warnings
     from mistral_sov.cli._ui import warn
 

@@ -18,7 +18,7 @@ from mistral_sov.core.catalog import Catalog
 from mistral_sov.core.policy import Policy
 from mistral_sov.core.rules import export_rules
 from mistral_sov.errors import InputError
-from mistral_sov.ports import Artifact, Exporter, ExportOptions
+from mistral_sov.ports import Artifact, BundleDocumenter, Exporter, ExportOptions
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -62,8 +62,11 @@ def render_bundle(
     exporters: Sequence[Exporter],
     options: ExportOptions,
     policy_sha256: str,
+    *,
+    documenter: BundleDocumenter | None = None,
 ) -> list[Artifact]:
-    """Every exporter's artifacts, sorted by path, followed by ``manifest.json``."""
+    """Every exporter's artifacts and the documenter's README, sorted by path, followed by
+    ``manifest.json``."""
     if not exporters:
         raise InputError("no export format selected", hint="pass --format NAME, or leave it out for all")
     seen: dict[str, str] = {}
@@ -76,8 +79,14 @@ def render_bundle(
                 raise ValueError(f"exporters '{seen[key]}' and '{exporter.name}' both write {artifact.path!r}")
             seen[key] = exporter.name
             artifacts.append(artifact)
-    artifacts.sort(key=lambda a: a.path)
     formats = [e.name for e in exporters]
+    if documenter is not None:
+        readme = documenter.document(policy, catalog, artifacts, formats, options)
+        _check_path(readme.path, "readme")
+        if readme.path.lower() in seen:
+            raise ValueError(f"the bundle README path {readme.path!r} is also written by '{seen[readme.path.lower()]}'")
+        artifacts.append(readme)
+    artifacts.sort(key=lambda a: a.path)
     artifacts.append(Artifact(MANIFEST, manifest_bytes(artifacts, formats, options, policy_sha256)))
     return artifacts
 

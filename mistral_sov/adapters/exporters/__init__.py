@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-from mistral_sov.ports import Exporter
+from mistral_sov.ports import BundleDocumenter, Exporter
 
 EXPORTERS: dict[str, str] = {
     # name: "module:attribute"  (filled by each exporter module's author)
@@ -25,3 +25,10 @@ def get_exporter(name: str) -> Exporter:
     module, _, attr = EXPORTERS[name].partition(":")
     exporter: Exporter = getattr(importlib.import_module(module), attr)
     return exporter
+
+
+def get_documenter() -> BundleDocumenter:
+    """The writer of the bundle's README.md (every file, where it goes, the controls)."""
+    from mistral_sov.adapters.exporters.bundle_readme import DOCUMENTER
+
+    return DOCUMENTER
