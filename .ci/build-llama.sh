@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Build llama-cpp-python once per machine and cache the wheel (about 8 minutes on 2 cores).
 # Cache: $MISTRAL_SOV_WHEEL_CACHE or ~/.cache/mistral-sov/wheels. Flags from docs/local.md.
+# GGML_NATIVE=ON stays: on AVX-512/AMX CPUs its AMX repacked kernels crash on multi-token
+# batches, and mistral-sov detects that in the engine child at start-up and falls back to
+# repacking off (use_extra_bufts=False / llama-server --no-repack) — machines that do not crash
+# keep the faster kernels. See docs/local.md "AVX-512/AMX CPUs".
+echo "CPU flags: $(grep -o -w 'avx512[a-z0-9_]*\|amx[a-z0-9_]*\|avx2' /proc/cpuinfo 2>/dev/null | sort -u | tr '\n' ' ')"
 set -euo pipefail
 PY="${1:-python3}"
 VERSION="${LLAMA_CPP_PYTHON_VERSION:-0.3.36}"

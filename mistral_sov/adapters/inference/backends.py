@@ -1,5 +1,5 @@
-"""Inference backends behind one interface: llama-cpp-python in process, or a managed
-``llama-server`` subprocess pinned to loopback.
+"""llama-cpp-python behind one interface (used inside the engine worker child), and the
+``llama-server`` command line: pinned to loopback and offline, dangerous flags refused.
 
 Both take OpenAI-shaped parameters (already validated and capped by the server) and return an
 OpenAI-shaped dict, or an iterator of ``chat.completion.chunk``/``text_completion`` chunks when
@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import socket
-import subprocess
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -51,20 +48,53 @@ def default_threads() -> int:
     return max(1, physical or os.cpu_count() or 1)
 
 
-def _llama_kwargs(params: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in params.items() if k not in ("model", "stream_options", "n", "user")}
+def _llama_kwargs(params: dict[str, Any], eos: int | None = None) -> dict[str, Any]:
+    out = {k: v for k, v in params.items() if k not in ("model", "stream_options", "n", "user", "ignore_eos")}
     if out.get("logit_bias"):
         out["logit_bias"] = {int(k): float(v) for k, v in out["logit_bias"].items()}
+    if params.get("ignore_eos") and eos is not None:  # llama-server's field, used by benchmarks
+        out["logit_bias"] = {**(out.get("logit_bias") or {}), eos: -100.0}
     return out
 
 
+@contextlib.contextmanager
+def _repacking(enabled: bool) -> Iterator[None]:
+    """``use_extra_bufts`` is a llama.cpp model parameter llama-cpp-python does not expose: with
+    ``enabled=False`` the defaults it starts from are patched while the model loads (CPU weight
+    repacking and the AMX buffer type off)."""
+    if enabled:
+        yield
+        return
+    import llama_cpp.llama_cpp as lib
+
+    original = lib.llama_model_default_params
+
+    def defaults() -> Any:
+        params = original()
+        params.use_extra_bufts = False
+        return params
+
+    lib.llama_model_default_params = defaults
+    try:
+        yield
+    finally:
+        lib.llama_model_default_params = original
+
+
 class LlamaCppBackend:
-    """llama-cpp-python in this process (default)."""
+    """llama-cpp-python, loaded in the process that creates it: the engine worker child
+    (``engine/worker.py``), never the API server."""
 
     name = "llama-cpp"
 
     def __init__(
-        self, model_path: Path, *, n_ctx: int = 2048, n_threads: int | None = None, chat_format: str | None = None
+        self,
+        model_path: Path,
+        *,
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        chat_format: str | None = None,
+        extra_bufts: bool = True,
     ) -> None:
         try:
             from llama_cpp import Llama
@@ -75,14 +105,15 @@ class LlamaCppBackend:
             ) from None
         threads = n_threads or default_threads()
         try:
-            self.llm = Llama(
-                model_path=str(model_path),
-                n_ctx=n_ctx,
-                n_threads=threads,
-                n_threads_batch=threads,
-                chat_format=chat_format,
-                verbose=False,
-            )
+            with _repacking(extra_bufts):
+                self.llm = Llama(
+                    model_path=str(model_path),
+                    n_ctx=n_ctx,
+                    n_threads=threads,
+                    n_threads_batch=threads,
+                    chat_format=chat_format,
+                    verbose=False,
+                )
         except (ValueError, RuntimeError) as exc:
             raise ModelRefusedError(
                 f"llama.cpp could not load '{model_path}': {exc}",
@@ -94,7 +125,7 @@ class LlamaCppBackend:
 
     # -- calls ------------------------------------------------------------------------
     def chat(self, params: dict[str, Any]) -> dict[str, Any] | Iterator[dict[str, Any]]:
-        kwargs = _llama_kwargs(params)
+        kwargs = _llama_kwargs(params, self.llm.token_eos())
         if kwargs.get("stream"):
             return self._stream(self.llm.create_chat_completion(**kwargs), chat=True)
         result: dict[str, Any] = self.llm.create_chat_completion(**kwargs)  # type: ignore[assignment]
@@ -102,7 +133,7 @@ class LlamaCppBackend:
         return result
 
     def complete(self, params: dict[str, Any]) -> dict[str, Any] | Iterator[dict[str, Any]]:
-        kwargs = _llama_kwargs(params)
+        kwargs = _llama_kwargs(params, self.llm.token_eos())
         if kwargs.get("stream"):
             return self._stream(self.llm.create_completion(**kwargs), chat=False)
         result: dict[str, Any] = self.llm.create_completion(**kwargs)  # type: ignore[assignment]
@@ -242,9 +273,17 @@ def check_server_args(extra: Sequence[str]) -> list[str]:
 
 
 def build_server_args(
-    binary: Path, model_path: Path, *, port: int, n_ctx: int, n_threads: int, extra: Sequence[str] = ()
+    binary: Path,
+    model_path: Path,
+    *,
+    port: int,
+    n_ctx: int,
+    n_threads: int,
+    slots: int = 1,
+    extra: Sequence[str] = (),
 ) -> list[str]:
-    """The full llama-server command line: loopback, offline, no web UI, one slot, our model."""
+    """The full llama-server command line: loopback, offline, no web UI, ``slots`` parallel
+    sequences (continuous batching), our model."""
     return [
         str(binary),
         "--model",
@@ -260,7 +299,8 @@ def build_server_args(
         "--threads",
         str(n_threads),
         "--parallel",
-        "1",
+        str(slots),
+        "--cont-batching",
         "--no-slots",
         *check_server_args(extra),
     ]
@@ -270,128 +310,3 @@ def free_loopback_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-class LlamaServerBackend:
-    """An existing ``llama-server`` binary on a random loopback port with a random internal key
-    (passed via the environment, not the command line), proxied by our server."""
-
-    name = "llama-server"
-
-    def __init__(
-        self,
-        binary: Path,
-        model_path: Path,
-        *,
-        n_ctx: int = 2048,
-        n_threads: int | None = None,
-        extra_args: Sequence[str] = (),
-        start_timeout: float = 120.0,
-    ) -> None:
-        binary = Path(binary)
-        if not binary.is_file():
-            raise MissingBackendError(
-                f"llama-server binary '{binary}' not found",
-                hint="build it from the llama-cpp-python sdist (docs/local.md) and pass --server-binary PATH",
-            )
-        import httpx
-
-        self.port = free_loopback_port()
-        self._key = secrets.token_urlsafe(32)
-        args = build_server_args(
-            binary, model_path, port=self.port, n_ctx=n_ctx, n_threads=n_threads or default_threads(), extra=extra_args
-        )
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("LLAMA_ARG_", "HF_", "LLAMA_API_KEY"))}
-        env["LLAMA_API_KEY"] = self._key
-        env["LLAMA_OFFLINE"] = "1"
-        # llama-server logs every request: send its output to a file, never to a pipe nobody
-        # reads (a full pipe buffer would stall the server after a few hundred requests)
-        import tempfile
-
-        self._log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(
-            args, env=env, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT
-        )
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.client = httpx.Client(
-            base_url=self.base,
-            timeout=httpx.Timeout(3600.0, connect=10.0),
-            trust_env=False,
-            headers={"Authorization": f"Bearer {self._key}"},
-        )
-        self._usage: dict[str, int] = {}
-        deadline = time.monotonic() + start_timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                err = self.log_tail()
-                raise MissingBackendError(
-                    f"llama-server exited with code {self.proc.returncode}: {err}",
-                    hint="run the binary by hand with --help to check it works",
-                )
-            with contextlib.suppress(httpx.HTTPError):
-                if self.client.get("/health").status_code == 200:
-                    return
-            time.sleep(0.2)
-        self.close()
-        raise MissingBackendError("llama-server did not become ready in time", hint="check the model and binary")
-
-    def _post(self, path: str, params: dict[str, Any]) -> dict[str, Any] | Iterator[dict[str, Any]]:
-        body = {k: v for k, v in params.items() if k != "stream_options"}
-        if body.get("stream"):
-            body["stream_options"] = {"include_usage": True}
-            return self._stream(path, body)
-        reply = self.client.post(path, json=body)
-        reply.raise_for_status()
-        data: dict[str, Any] = reply.json()
-        self._usage = dict(data.get("usage") or {})
-        return data
-
-    def _stream(self, path: str, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        import json
-
-        self._usage = {}
-        with self.client.stream("POST", path, json=body) as reply:
-            reply.raise_for_status()
-            for line in reply.iter_lines():
-                if not line.startswith("data:"):
-                    continue
-                payload = line[5:].strip()
-                if payload == "[DONE]":
-                    break
-                chunk = json.loads(payload)
-                if chunk.get("usage"):
-                    self._usage = dict(chunk["usage"])
-                if chunk.get("choices"):
-                    yield chunk
-
-    def chat(self, params: dict[str, Any]) -> dict[str, Any] | Iterator[dict[str, Any]]:
-        return self._post("/v1/chat/completions", params)
-
-    def complete(self, params: dict[str, Any]) -> dict[str, Any] | Iterator[dict[str, Any]]:
-        return self._post("/v1/completions", params)
-
-    def last_usage(self) -> dict[str, int]:
-        return dict(self._usage)
-
-    def log_tail(self, limit: int = 800) -> str:
-        """The last characters llama-server printed (for error messages)."""
-        try:
-            self._log.seek(0, os.SEEK_END)
-            size = self._log.tell()
-            self._log.seek(max(0, size - limit))
-            return bytes(self._log.read()).decode(errors="replace")
-        except (OSError, ValueError):
-            return ""
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.client.close()
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        with contextlib.suppress(OSError):
-            self._log.close()

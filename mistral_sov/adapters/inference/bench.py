@@ -1,5 +1,6 @@
-"""Prompt-processing and generation speed, directly through llama-cpp-python and through our
-HTTP server, in the same run, on the same loaded model (so the ratio isolates our overhead).
+"""Prompt-processing and generation speed, directly through llama-cpp-python (in this process)
+and through our HTTP server (whose engine is the supervised worker child, same model, same
+repacking mode), in the same run (so the ratio isolates our overhead).
 
 Each run streams a completion of exactly ``n_gen`` tokens (end-of-sequence suppressed with a
 logit bias) after a prompt that starts with a unique marker, so no KV-cache prefix is reused:
@@ -18,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mistral_sov.adapters.inference.backends import LlamaCppBackend
+from mistral_sov.adapters.inference.engine.client import EngineClient
+from mistral_sov.adapters.inference.engine.supervisor import EngineSupervisor
 from mistral_sov.adapters.inference.server import LocalServer, ServerSettings, ServerThread
 
 FILLER = (
@@ -115,6 +118,7 @@ def _client_main() -> None:
 
 def run_bench(
     backend: LlamaCppBackend,
+    supervisor: EngineSupervisor,
     *,
     n_gen: int = 64,
     prompt_words: int = 100,
@@ -139,7 +143,7 @@ def run_bench(
         daily_quota=100_000_000,
         n_ctx=backend.n_ctx,
     )
-    server = LocalServer(backend, settings)
+    server = LocalServer(EngineClient(supervisor), settings)
     try:
         with ServerThread(server.app()) as st:
             client = subprocess.Popen(
@@ -179,5 +183,5 @@ def run_bench(
                 client.stdin.close()
                 client.wait(30)
     finally:
-        server.executor.shutdown(wait=True)
+        server.close()
     return result

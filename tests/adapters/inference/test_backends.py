@@ -10,7 +10,6 @@ import pytest
 
 from mistral_sov.adapters.inference.backends import (
     InferenceBackend,
-    LlamaServerBackend,
     build_server_args,
     check_server_args,
     free_loopback_port,
@@ -31,6 +30,7 @@ def test_command_line_is_pinned() -> None:
     joined = " ".join(args)
     assert "--host 127.0.0.1" in joined and "--port 41234" in joined
     assert "--offline" in args and "--no-webui" in args and "--no-slots" in args
+    assert args[args.index("--parallel") + 1] == "1" and "--cont-batching" in args
     assert "--model /m/x.gguf" in joined and "--ctx-size 1024" in joined
     assert args[-3:] == ["--temp", "0.1", "--batch-size=256"]
     assert "--api-key" not in joined, "the internal key travels in the environment, not argv"
@@ -80,15 +80,16 @@ def test_free_port_is_loopback_and_bindable() -> None:
 
 
 def test_missing_binary_is_a_missing_backend(tmp_path: Path) -> None:
+    from mistral_sov.cli.local_common import launcher_for
+
     with pytest.raises(MissingBackendError, match="not found") as info:
-        LlamaServerBackend(tmp_path / "llama-server", tmp_path / "m.gguf")
+        launcher_for("llama-server", tmp_path / "m.gguf", ctx=512, threads=1, binary=tmp_path / "llama-server")
     assert info.value.exit_status is ExitStatus.MISSING_BACKEND
 
 
 def test_backends_satisfy_the_protocol() -> None:
     from mistral_sov.adapters.inference.backends import LlamaCppBackend
 
-    for cls in (LlamaCppBackend, LlamaServerBackend):
-        for member in ("chat", "complete", "last_usage", "close"):
-            assert callable(getattr(cls, member))
+    for member in ("chat", "complete", "last_usage", "close"):
+        assert callable(getattr(LlamaCppBackend, member))
     assert InferenceBackend is not None

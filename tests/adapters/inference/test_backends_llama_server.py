@@ -15,7 +15,9 @@ pytestmark = [pytest.mark.llm, pytest.mark.slow]
 
 openai = pytest.importorskip("openai")
 
-from mistral_sov.adapters.inference.backends import LlamaServerBackend  # noqa: E402
+from mistral_sov.adapters.inference.engine.client import EngineClient  # noqa: E402
+from mistral_sov.adapters.inference.engine.launchers import LlamaServerLauncher  # noqa: E402
+from mistral_sov.adapters.inference.engine.supervisor import EngineSupervisor  # noqa: E402
 from mistral_sov.adapters.inference.server import LocalServer, ServerSettings, ServerThread  # noqa: E402
 
 SHA = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
@@ -38,8 +40,8 @@ def _binary() -> Path:
 
 
 @pytest.fixture(scope="module")
-def served(smol_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LlamaServerBackend, str]]:
-    backend = LlamaServerBackend(_binary(), smol_gguf, n_ctx=1024)
+def served(smol_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[EngineSupervisor, str]]:
+    backend = EngineSupervisor(LlamaServerLauncher(_binary(), smol_gguf, n_ctx=1024, n_threads=1, slots=2)).start()
     audit = tmp_path_factory.mktemp("audit") / "audit.jsonl"
     settings = ServerSettings(
         model_id="smollm2",
@@ -50,26 +52,27 @@ def served(smol_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         api_keys=[KEY],
         max_tokens=16,
     )
-    server = LocalServer(backend, settings)
+    server = LocalServer(EngineClient(backend), settings)
     thread = ServerThread(server.app())
     thread.__enter__()
     try:
         yield backend, thread.url
     finally:
         thread.__exit__()
-        server.executor.shutdown()
+        server.close()
         backend.close()
 
 
 def test_llama_server_is_pinned_to_loopback_and_offline(served) -> None:
     backend, _url = served
-    args = [str(a) for a in backend.proc.args]
-    assert args[args.index("--host") + 1] == "127.0.0.1"
-    assert "--offline" in args and "--no-webui" in args
-    assert backend.proc.poll() is None
+    pid = backend.pid()
+    assert pid is not None
     import psutil
 
-    listening = [c.laddr for c in psutil.Process(backend.proc.pid).net_connections(kind="inet") if c.status == "LISTEN"]
+    args = psutil.Process(pid).cmdline()
+    assert args[args.index("--host") + 1] == "127.0.0.1"
+    assert "--offline" in args and "--no-webui" in args
+    listening = [c.laddr for c in psutil.Process(pid).net_connections(kind="inet") if c.status == "LISTEN"]
     assert listening and all(addr.ip == "127.0.0.1" for addr in listening), listening
 
 
@@ -95,7 +98,11 @@ def test_openai_client_through_llama_server(served) -> None:
 
 
 def test_backend_close_stops_the_process(smol_gguf: Path) -> None:
-    backend = LlamaServerBackend(_binary(), smol_gguf, n_ctx=512)
-    proc = backend.proc
+    backend = EngineSupervisor(LlamaServerLauncher(_binary(), smol_gguf, n_ctx=512, n_threads=1, slots=1)).start()
+    pid = backend.pid()
+    assert pid is not None
     backend.close()
-    assert proc.poll() is not None
+    assert backend.pid() is None
+    import psutil
+
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE

@@ -1,6 +1,7 @@
 """The OpenAI-compatible server with the real SmolLM2 model and the official ``openai`` client:
 chat, streaming, completions, models, health, metrics, auth, quotas, body limit, audit log, and
-a load test (20 concurrent clients x 5 requests, none dropped)."""
+a load test (10 concurrent clients x 3 requests, none dropped); the engine runs in its
+supervised worker child."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ pytestmark = [pytest.mark.llm]
 openai = pytest.importorskip("openai")
 pytest.importorskip("llama_cpp")
 
-from mistral_sov.adapters.inference.backends import LlamaCppBackend  # noqa: E402
+from mistral_sov.adapters.inference.engine.client import EngineClient  # noqa: E402
+from mistral_sov.adapters.inference.engine.launchers import WorkerLauncher  # noqa: E402
+from mistral_sov.adapters.inference.engine.supervisor import EngineSupervisor  # noqa: E402
 from mistral_sov.adapters.inference.server import LocalServer, ServerSettings, ServerThread, key_id  # noqa: E402
 
 SHA = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
@@ -28,35 +31,39 @@ KEY_B = "key-b-0123456789abcdef0123"
 
 
 @pytest.fixture(scope="module")
-def backend(smol_gguf: Path) -> Iterator[LlamaCppBackend]:
-    b = LlamaCppBackend(smol_gguf, n_ctx=1024)
-    yield b
-    b.close()
+def backend(smol_gguf: Path) -> Iterator[EngineSupervisor]:
+    """The real llama-cpp-python engine, in its worker child (start-up smoke + crash fall-back)."""
+    # one thread: robust on a shared, oversubscribed CI machine (llama.cpp threads spin on barriers)
+    sup = EngineSupervisor(WorkerLauncher(smol_gguf, n_ctx=1024, n_threads=1)).start()
+    yield sup
+    sup.close()
 
 
-def _serve(backend: LlamaCppBackend, audit: Path, **kw) -> tuple[LocalServer, ServerThread]:
+def _serve(backend: EngineSupervisor, audit: Path, **kw) -> tuple[LocalServer, ServerThread]:
     settings = ServerSettings(
         model_id="smollm2", model_sha256=SHA, model_license="apache-2.0", audit_log=audit, n_ctx=1024, **kw
     )
-    server = LocalServer(backend, settings)
+    server = LocalServer(EngineClient(backend), settings)
     thread = ServerThread(server.app())
     thread.__enter__()
     return server, thread
 
 
 @pytest.fixture(scope="module")
-def main(backend: LlamaCppBackend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalServer, str, Path]]:
+def main(
+    backend: EngineSupervisor, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LocalServer, str, Path]]:
     audit = tmp_path_factory.mktemp("audit") / "audit.jsonl"
     server, thread = _serve(
         backend, audit, api_keys=[KEY_A, KEY_B], max_tokens=16, rate_limit_per_minute=10_000, daily_quota=10_000
     )
     yield server, thread.url, audit
     thread.__exit__()
-    server.executor.shutdown()
+    server.close()
 
 
 def client(url: str, key: str = KEY_A) -> openai.OpenAI:
-    return openai.OpenAI(base_url=url + "/v1", api_key=key, max_retries=0, timeout=120)
+    return openai.OpenAI(base_url=url + "/v1", api_key=key, max_retries=0, timeout=600)
 
 
 def test_chat_completion_with_openai_client(main) -> None:
@@ -125,7 +132,7 @@ def test_wrong_or_missing_key_is_401(main) -> None:
         )
     r = httpx.post(url + "/v1/chat/completions", json={"messages": [{"role": "user", "content": "hi"}]})
     assert r.status_code == 401 and r.json()["error"]["type"] == "authentication_error"
-    r = httpx.post(url + "/v1/completions", json={"prompt": "x"}, headers={"X-Api-Key": KEY_B})
+    r = httpx.post(url + "/v1/completions", json={"prompt": "x"}, headers={"X-Api-Key": KEY_B}, timeout=120)
     assert r.status_code == 200
 
 
@@ -195,11 +202,12 @@ def test_quota_and_rate_limit_are_429_with_retry_after(backend, tmp_path: Path) 
         # quotas are per key: the other key still works
         assert client(thread.url, KEY_B).completions.create(model="smollm2", prompt="Hi", max_tokens=2).choices
         records = [json.loads(x) for x in (tmp_path / "a.jsonl").read_text().splitlines()]
+        records = [r for r in records if "endpoint" in r]
         assert [r["status"] for r in records] == [200, 200, 429, 200]
         assert records[0]["prompt"] == "Hello" and "answer" in records[0], "log_prompts: true records text"
     finally:
         thread.__exit__()
-        server.executor.shutdown()
+        server.close()
     server, thread = _serve(backend, tmp_path / "b.jsonl", max_tokens=2, rate_limit_per_minute=2)
     try:
         c = client(thread.url, "unused")
@@ -210,10 +218,10 @@ def test_quota_and_rate_limit_are_429_with_retry_after(backend, tmp_path: Path) 
         assert 0 < int(info.value.response.headers["Retry-After"]) <= 60
     finally:
         thread.__exit__()
-        server.executor.shutdown()
+        server.close()
 
 
-def test_load_20_clients_x_5_requests_none_dropped(main, capsys) -> None:
+def test_load_10_clients_x_3_requests_none_dropped(main, capsys) -> None:
     _server, url, _ = main
     latencies: list[float] = []
     errors: list[BaseException] = []
@@ -221,11 +229,11 @@ def test_load_20_clients_x_5_requests_none_dropped(main, capsys) -> None:
 
     def worker(i: int) -> None:
         c = client(url, KEY_A if i % 2 else KEY_B)
-        for j in range(5):
+        for j in range(3):
             t0 = time.perf_counter()
             try:
                 r = c.chat.completions.create(
-                    model="smollm2", messages=[{"role": "user", "content": f"Count to {i + j}"}], max_tokens=8
+                    model="smollm2", messages=[{"role": "user", "content": f"Count to {i + j}"}], max_tokens=4
                 )
                 assert r.choices[0].message.content is not None and r.usage.completion_tokens >= 1
             except BaseException as exc:
@@ -235,7 +243,7 @@ def test_load_20_clients_x_5_requests_none_dropped(main, capsys) -> None:
             with lock:
                 latencies.append(time.perf_counter() - t0)
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(20)]
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(10)]
     t0 = time.perf_counter()
     for t in threads:
         t.start()
@@ -243,11 +251,11 @@ def test_load_20_clients_x_5_requests_none_dropped(main, capsys) -> None:
         t.join()
     wall = time.perf_counter() - t0
     assert not errors, errors[:3]
-    assert len(latencies) == 100
+    assert len(latencies) == 30
     q = statistics.quantiles(latencies, n=100)
     with capsys.disabled():
         print(
-            f"\nload test: 100/100 ok in {wall:.1f} s; latency p50 {q[49]:.2f} s, p90 {q[89]:.2f} s, "
+            f"\nload test: 30/30 ok in {wall:.1f} s; latency p50 {q[49]:.2f} s, p90 {q[89]:.2f} s, "
             f"p99 {q[98]:.2f} s, max {max(latencies):.2f} s, min {min(latencies):.2f} s"
         )
     metrics = httpx.get(url + "/metrics", headers={"Authorization": f"Bearer {KEY_A}"}).text
