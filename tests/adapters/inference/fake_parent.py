@@ -7,9 +7,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[2]))
 
-from conftest import FakeLauncher
+from inference_fakes import FakeLauncher
 
 from mistral_sov.adapters.inference.backends import free_loopback_port
 from mistral_sov.adapters.inference.engine.client import EngineClient

@@ -307,6 +307,12 @@ class LocalServer:
             return error_response(exc.status, exc.message, exc.kind, exc.headers)
         include_usage = bool((params.pop("stream_options", None) or {}).get("include_usage"))
         if params["stream"]:
+            try:  # no engine now: a plain 503 before the stream starts
+                self.engine.supervisor.endpoint()
+            except EngineUnavailable as exc:
+                problem = self._engine_problem(exc)
+                self.record(ident=ident, endpoint=endpoint, status=503, started=started, usage={}, error=problem.kind)
+                return error_response(problem.status, problem.message, problem.kind, problem.headers)
             return StreamingResponse(
                 self._sse(chat, params, ident, endpoint, started, include_usage),
                 media_type="text/event-stream",
