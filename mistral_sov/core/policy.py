@@ -53,7 +53,7 @@ class Evidence(_Model):
     physics: Action = "warn"  # a trace with no vantage location: allow / warn / fail (INCONCLUSIVE)
     # days a data source may be old before the report warns; defaults per kind in services/verify_freshness.py
     max_data_age: dict[
-        Literal["ranges", "country", "asn", "geofeed", "operators"], Annotated[int, Field(ge=1, le=3650)]
+        Literal["ranges", "country", "asn", "geofeed", "operators", "fleet"], Annotated[int, Field(ge=1, le=3650)]
     ] = Field(default_factory=dict)
     tsa: str | None = Field(default=None, max_length=2048)  # RFC 3161 TSA URL for signed evidence (docs/audit.md)
 

@@ -154,3 +154,69 @@ def finding_where(finding: Finding) -> str:
     if loc.line <= 0:
         return clean(loc.file)
     return f"{clean(loc.file)}:{loc.line}:{loc.column or 1}"
+
+
+def requirement_text(check: Check, kind: str) -> str:
+    """A gate check's title states a requirement; say whether it was met, so a VIOLATION never
+    reads as "The policy file is valid"."""
+    title = clean(check.title)
+    if kind != "gate" or not title or title == check.name:
+        return title
+    outcome = {
+        Verdict.COMPLIANT: "met",
+        Verdict.WARNING: "met, with warnings",
+        Verdict.VIOLATION: "NOT met",
+        Verdict.INCONCLUSIVE: "not established",
+        Verdict.SKIPPED: "not checked",
+    }[check.verdict]
+    return f"Requirement: {title} — {outcome}"
+
+
+def provenance(report: Report) -> dict[str, Any]:
+    """What a residency report rests on: policy hash, zones, tool, every data source with its
+    version, publication date, age and SHA-256, and the measurements' summary. Empty for
+    reports without residency evidence."""
+    ev = report.metadata.get("evidence") if isinstance(report.metadata, dict) else None
+    if not isinstance(ev, dict):
+        return {}
+    sources = ev.get("source_ages")
+    if not isinstance(sources, list):
+        sources = [s for s in ev.get("sources", []) if isinstance(s, dict)]
+    return {
+        "policy_file": report.policy_file,
+        "policy_sha256": ev.get("policy_sha256") or "",
+        "zones": ev.get("zones") or {},
+        "tool_version": report.tool_version,
+        "generated_at": report.generated_at,
+        "vantage": ev.get("vantage"),
+        "sources": [s for s in sources if isinstance(s, dict)],
+        "measurements": ev.get("measurements") if isinstance(ev.get("measurements"), dict) else None,
+    }
+
+
+def zones_text(zones: dict[str, Any]) -> str:
+    parts = []
+    for key in ("allowed_countries", "allowed_cloud_regions", "transit", "unknown_hops", "operator_jurisdictions"):
+        value = zones.get(key)
+        if value in (None, [], {}):
+            continue
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}: {v}" for k, v in value.items())
+        elif isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        parts.append(f"{key} = {clean(value)}")
+    return "; ".join(parts)
+
+
+def source_row(s: dict[str, Any]) -> list[str]:
+    """name, kind, version, published, age, SHA-256 of one data source, as text."""
+    age = s.get("age_days")
+    age_txt = "unknown" if age is None else f"{age} d" + (" (STALE)" if s.get("stale") else "")
+    return [
+        clean(s.get("name") or ""),
+        clean(s.get("kind") or ""),
+        clean(s.get("version") or ""),
+        clean(s.get("published") or "not dated"),
+        age_txt,
+        clean(s.get("sha256") or "—"),
+    ]

@@ -20,10 +20,14 @@ from mistral_sov.reports._common import (
     hops,
     is_residency,
     operator_text,
+    provenance,
+    requirement_text,
     residency,
     rtt_text,
+    source_row,
     sources_text,
     vantage_text,
+    zones_text,
 )
 
 COLOURS = {
@@ -223,6 +227,45 @@ def _residency_extra(check: Check) -> str:
     return "".join(parts)
 
 
+def _provenance(report: Report) -> str:
+    prov = provenance(report)
+    if not prov:
+        return ""
+    rows = [
+        ("Policy file", prov["policy_file"] or "(none: ad-hoc targets)"),
+        ("Policy SHA-256", prov["policy_sha256"] or "(none)"),
+        ("Zones", zones_text(prov["zones"])),
+        ("Tool", f"mistral-sov {prov['tool_version']}"),
+        ("Report generated", prov["generated_at"]),
+    ]
+    m = prov["measurements"]
+    if m:
+        rows.append(("Measurements", f"{m.get('file') or ''}: {m.get('summary')}"))
+    out = ['<section id="provenance"><h2>Provenance</h2><table class="provenance"><tbody>']
+    out += [f'<tr><th scope="row">{e(k)}</th><td><code>{e(v)}</code></td></tr>' for k, v in rows]
+    out.append("</tbody></table><h3>Data sources</h3>")
+    out.append(
+        '<table class="sources"><thead><tr><th>Source</th><th>Kind</th><th>Version</th><th>Published</th>'
+        "<th>Age</th><th>SHA-256</th></tr></thead><tbody>"
+    )
+    for s in prov["sources"]:
+        out.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in source_row(s)) + "</tr>")
+    out.append("</tbody></table>")
+    if m and m.get("per_vantage"):
+        out.append(
+            '<h3>Vantage points</h3><table class="vantage-points"><thead><tr><th>Vantage point</th>'
+            "<th>Country</th><th>Results</th><th>Verdict</th></tr></thead><tbody>"
+        )
+        for r in m["per_vantage"]:
+            out.append(
+                f"<tr><td>{e(r.get('vantage_id'))}</td><td>{e(r.get('country') or '?')}</td>"
+                f"<td>{e(r.get('results'))}</td><td>{e(r.get('verdict'))}</td></tr>"
+            )
+        out.append("</tbody></table>")
+    out.append("</section>")
+    return "".join(out)
+
+
 def render_text(report: Report) -> str:
     v = report.verdict
     title = f"mistral-sov {report.kind}: {v.value}"
@@ -240,12 +283,13 @@ def render_text(report: Report) -> str:
             f"<td>{len(check.findings)}</td><td>{check.duration_s:.2f}</td></tr>"
         )
     body.append("</tbody></table>")
+    body.append(_provenance(report))
     if any(is_residency(c) for c in report.checks):
         body.append(_legend())
     for i, check in enumerate(report.checks):
         body.append(f'<section id="c{i}"><h2>{e(check.name)} {badge(check.verdict)}</h2>')
         if check.title and check.title != check.name:
-            body.append(f"<p>{e(check.title)}</p>")
+            body.append(f"<p>{e(requirement_text(check, report.kind))}</p>")
         if check.skipped_reason:
             body.append(f"<p>Skipped: {e(check.skipped_reason)}</p>")
         if is_residency(check):

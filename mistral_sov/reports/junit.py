@@ -11,7 +11,17 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from mistral_sov.core.findings import Check, Finding, Report, Verdict
-from mistral_sov.reports._common import clean, finding_where, hops, one_line, rtt_text
+from mistral_sov.reports._common import (
+    clean,
+    finding_where,
+    hops,
+    one_line,
+    provenance,
+    requirement_text,
+    rtt_text,
+    sources_text,
+    vantage_text,
+)
 
 
 def _finding_text(finding: Finding) -> str:
@@ -31,9 +41,18 @@ def _finding_text(finding: Finding) -> str:
 
 def _hop_lines(check: Check) -> list[str]:
     lines = []
+    d = check.residency
+    if d is not None:
+        lines.append(
+            f"  vantage {clean(vantage_text(d))}; source {clean(d.source)} {clean(d.vantage_id)}; "
+            f"measured {clean(d.measured_at or 'unknown')}"
+        )
+        lines += [f"  not evaluated: {clean(n.check)}: {clean(n.reason)}" for n in d.not_evaluated]
     for hop in hops(check):
         lines.append(
-            "  {ttl:>3}  {addr:<40} {rtt:<18} {cc:<4} {op}".format(
+            "  {ttl:>3}  {addr:<40} {rtt:<18} {cc:<4} {op}  [{src}; physics {phys}]".format(
+                src=sources_text(hop) or "no source",
+                phys=clean(hop.physics),
                 ttl=hop.ttl,
                 addr=clean(hop.address or "*"),
                 rtt=rtt_text(hop),
@@ -44,7 +63,7 @@ def _hop_lines(check: Check) -> list[str]:
     return lines
 
 
-def _testcase(parent: ET.Element, check: Check, classname: str, fail_on: str) -> str:
+def _testcase(parent: ET.Element, check: Check, classname: str, fail_on: str, kind: str = "") -> str:
     case = ET.SubElement(
         parent,
         "testcase",
@@ -74,7 +93,7 @@ def _testcase(parent: ET.Element, check: Check, classname: str, fail_on: str) ->
         outcome = "error"
     out_lines = [f"verdict: {verdict.value}"]
     if check.title and check.title != check.name:
-        out_lines.insert(0, clean(check.title))
+        out_lines.insert(0, requirement_text(check, kind))
     if outcome == "passed" and findings_text:
         out_lines.append(findings_text)
     hop_lines = _hop_lines(check)
@@ -97,11 +116,26 @@ def render(report: Report, *, fail_on: str = "violation") -> bytes:
         ("fail_on", fail_on),
     ):
         ET.SubElement(props, "property", {"name": name, "value": clean(value)})
+    prov = provenance(report)
+    if prov:
+        import json
+
+        ET.SubElement(props, "property", {"name": "policy_sha256", "value": clean(prov["policy_sha256"])})
+        ET.SubElement(props, "property", {"name": "zones", "value": clean(json.dumps(prov["zones"], sort_keys=True))})
+        for s in prov["sources"]:
+            value = json.dumps(
+                {k: s.get(k) for k in ("kind", "version", "published", "age_days", "sha256", "stale")}, sort_keys=True
+            )
+            ET.SubElement(props, "property", {"name": f"source:{clean(s.get('name'))}", "value": clean(value)})
+        if prov["measurements"]:
+            ET.SubElement(
+                props, "property", {"name": "measurements", "value": clean(prov["measurements"].get("summary"))}
+            )
     tally = {"failure": 0, "error": 0, "skipped": 0, "passed": 0}
     classname = f"mistral-sov.{clean(report.kind)}"
     total_time = 0.0
     for check in report.checks:
-        tally[_testcase(suite, check, classname, fail_on)] += 1
+        tally[_testcase(suite, check, classname, fail_on, report.kind)] += 1
         total_time += check.duration_s
     attrs = {
         "tests": str(len(report.checks)),

@@ -17,10 +17,14 @@ from mistral_sov.reports._common import (
     hops,
     is_residency,
     operator_text,
+    provenance,
+    requirement_text,
     residency,
     rtt_text,
+    source_row,
     sources_text,
     vantage_text,
+    zones_text,
 )
 
 ICON = {
@@ -128,10 +132,34 @@ def _hop_table(check: Check) -> list[str]:
     return lines
 
 
-def _details(check: Check) -> list[str]:
+def _provenance(report: Report) -> list[str]:
+    prov = provenance(report)
+    if not prov:
+        return []
+    lines = [
+        "## Provenance",
+        "",
+        f"- policy {code(prov['policy_file'] or '(none)')}, SHA-256 {code(prov['policy_sha256'] or '(none)')}",
+        f"- zones: {esc(zones_text(prov['zones']))}",
+        f"- mistral-sov {esc(prov['tool_version'])}, report generated {esc(prov['generated_at'])}",
+    ]
+    m = prov["measurements"]
+    if m:
+        lines.append(f"- measurements {code(m.get('file') or '')}: {esc(m.get('summary'))}")
+        lines += [
+            f"  - {esc(r.get('vantage_id'))} ({esc(r.get('country') or '?')}): {esc(r.get('verdict'))}"
+            for r in m.get("per_vantage", [])
+        ]
+    lines += ["", "| Source | Kind | Version | Published | Age | SHA-256 |", "|---|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(esc(c) for c in source_row(s)) + " |" for s in prov["sources"]]
+    lines.append("")
+    return lines
+
+
+def _details(check: Check, kind: str) -> list[str]:
     lines = [f"## {esc(check.name)}: {_verdict(check.verdict)}", ""]
     if check.title and check.title != check.name:
-        lines += [esc(check.title), ""]
+        lines += [esc(requirement_text(check, kind)), ""]
     if check.verdict is Verdict.SKIPPED:
         lines += [f"Skipped: {esc(check.skipped_reason)}", ""]
     if is_residency(check):
@@ -157,9 +185,9 @@ def _details(check: Check) -> list[str]:
 
 
 def render_text(report: Report) -> str:
-    lines = _summary(report)
+    lines = _summary(report) + _provenance(report)
     for check in report.checks:
-        lines += _details(check)
+        lines += _details(check, report.kind)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mistral_sov.core.findings import Check, Finding, Report, SourceLocation, Verdict
-from mistral_sov.reports._common import clean, one_line, relative_uri
+from mistral_sov.reports._common import clean, one_line, provenance, relative_uri
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFO_URI = "https://github.com/mistral-sov/mistral-sov"
@@ -121,6 +121,25 @@ def _result(
     return result
 
 
+def _residency_properties(check: Check, ttl: int | None) -> dict[str, Any]:
+    """Where a residency finding was measured from, when, and (for a hop) who said what."""
+    d = check.residency
+    if d is None:
+        return {}
+    out: dict[str, Any] = {
+        "measuredAt": d.measured_at,
+        "source": d.source,
+        "vantage": d.vantage.to_dict() if d.vantage else None,
+        "vantageId": d.vantage_id,
+        "notEvaluated": [n.to_dict() for n in d.not_evaluated],
+    }
+    hop = next((h for h in d.hops if h.ttl == ttl), None) if ttl is not None else None
+    if hop is not None:
+        out["hopClaims"] = [c.to_dict() for c in hop.claims]
+        out["hopPhysics"] = hop.physics
+    return out
+
+
 def to_sarif(report: Report, *, fail_on: str = "violation", base_dir: Path | None = None) -> dict[str, Any]:
     rules = _Rules(report)
     results: list[dict[str, Any]] = []
@@ -141,6 +160,7 @@ def to_sarif(report: Report, *, fail_on: str = "violation", base_dir: Path | Non
                 extra["subject"] = clean(finding.subject)
             if finding.hop is not None:
                 extra["hop"] = finding.hop
+            extra.update(_residency_properties(check, finding.hop))
             results.append(
                 _result(
                     rule_id=finding.rule_id,
@@ -199,6 +219,9 @@ def to_sarif(report: Report, *, fail_on: str = "violation", base_dir: Path | Non
         "results": results,
         "properties": {"kind": report.kind, "verdict": report.verdict.value},
     }
+    prov = provenance(report)
+    if prov:
+        run["properties"]["provenance"] = prov
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
 
