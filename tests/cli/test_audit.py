@@ -301,3 +301,16 @@ def test_unreadable_evidence_is_exit_2(site: dict[str, Path], tmp_path: Path) ->
     missing = tmp_path / "absent.json"
     result = run_cli(*pack_args({**site, "evidence": missing}, tmp_path / "pack"))
     assert result.code == 2 and "cannot read" in result.err
+
+
+def test_two_evidence_files_with_one_name(site: dict[str, Path], tmp_path: Path) -> None:
+    other = tmp_path / "elsewhere" / "evidence.json"
+    other.parent.mkdir()
+    other.write_bytes(site["evidence"].read_bytes())
+    out = tmp_path / "pack"
+    result = run_cli(*pack_args(site, out), "--evidence", str(other))
+    assert result.code == 0, result.err
+    assert (out / "evidence/evidence.json").is_file() and (out / "evidence/evidence-2.json").is_file()
+    index = json.loads((out / "index.json").read_text(encoding="utf-8"))
+    assert [e["id"] for e in index["evidence"]] == ["E1", "E2"]
+    assert {e["original_path"] for e in index["evidence"]} == {str(site["evidence"]), str(other)}
