@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from mistral_sov.services.fleet import DeviceJudge, DeviceOutcome, FleetItem, FleetOptions
     from mistral_sov.services.verify import VerifyOptions
 
-CHUNK = 500
+CHUNK = 1000
 PARALLEL_FROM_BYTES = 8 * 1024 * 1024
 MAX_WORKERS = 4
 

@@ -40,6 +40,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 MARKER = "msov-rc"
@@ -74,6 +75,7 @@ class ParsedHop:
     rtts: list[int | None] = field(default_factory=list)
 
 
+@lru_cache(maxsize=65536)  # a fleet repeats the same hop addresses many times
 def _clean_address(text: str) -> str | None:
     text = text.split("%", maxsplit=1)[0]
     try:

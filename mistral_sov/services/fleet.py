@@ -47,7 +47,8 @@ FLEET_RULES = {
 NO_SITE = "(no site hint)"
 OTHER_SITES = "(other sites)"
 MAX_GROUPS_PER_ENDPOINT = 1000
-LT1_MS = 1.0  # tracert's "<1 ms": the upper bound of what was measured
+LT1_MS = 1.0
+MEMO_SIZE = 50_000  # tracert's "<1 ms": the upper bound of what was measured
 
 
 @dataclass
@@ -202,6 +203,8 @@ class DeviceJudge:
         self.flag_chain = flag_chain
         self.options = options or FleetOptions()
         self.now = self.options.now or dt.datetime.now(dt.timezone.utc)
+        self._memo: dict[Any, tuple[Verdict, str]] = {}
+        self.memo_hits = 0
 
     def _all(self, out: DeviceOutcome, rule: str, reason: str, hint: str) -> DeviceOutcome:
         for t in self.targets:
@@ -287,6 +290,45 @@ class DeviceJudge:
             check = _inconclusive(t, "FLEET-PATH", f"{device}: {path.reason}", hint, device)
             return EndpointOutcome(t.name, Verdict.INCONCLUSIVE, path.reason, check)
         trace = to_trace(path, t.port)
+        # identical observations judge identically: a bounded memo of exact inputs (the whole
+        # hop list with every RTT, vantage, addresses, CNAME chain); kept checks are re-judged so
+        # they carry this device's name and time
+        key = (
+            t.name,
+            (vantage.lat, vantage.lon) if vantage else None,
+            tuple((h.ttl, tuple((r.address, r.rtt_ms) for r in h.replies)) for h in trace.hops),
+            trace.reached,
+            trace.target,
+            tuple(path.addresses),
+            tuple(path.cname_chain),
+            path.tcp_ms,
+        )
+        hit = self._memo.get(key)
+        if hit is not None and hit[0] in (Verdict.COMPLIANT, Verdict.WARNING):
+            self.memo_hits += 1
+            return EndpointOutcome(t.name, hit[0], hit[1], None)
+        check = self._judge_path(t, path, trace, vantage, device, measured_at)
+        verdict = check.verdict
+        reason = ""
+        if verdict is not Verdict.COMPLIANT:
+            top = max(check.findings, key=lambda f: f.verdict.rank)
+            reason = f"{top.rule_id}: {top.message}"
+        if len(self._memo) >= MEMO_SIZE:
+            self._memo.clear()
+        self._memo[key] = (verdict, reason)
+        # warnings are counted and their reason kept; full checks only for what fails
+        keep = check if verdict.rank > Verdict.WARNING.rank else None
+        return EndpointOutcome(t.name, verdict, reason, keep)
+
+    def _judge_path(
+        self,
+        t: Target,
+        path: EndpointPath,
+        trace: TraceResult,
+        vantage: VantagePoint | None,
+        device: str,
+        measured_at: dt.datetime | None,
+    ) -> Check:
         addresses = list(path.addresses) or [trace.target]
         resolution = Resolution(
             t.host,
@@ -310,13 +352,7 @@ class DeviceJudge:
             notes=list(trace.fidelity_notes),
         )
         check = next(iter(judge_records([record], [t], self.ctx)))
-        verdict = check.verdict
-        reason = ""
-        if verdict is not Verdict.COMPLIANT:
-            top = max(check.findings, key=lambda f: f.verdict.rank)
-            reason = f"{top.rule_id}: {top.message}"
-        keep = check if verdict is not Verdict.COMPLIANT else None
-        return EndpointOutcome(t.name, verdict, reason, keep)
+        return check
 
 
 # ----------------------------------------------------------------------------- aggregation
@@ -441,7 +477,7 @@ class FleetTally:
                             )
                         )
             bad = group.devices - group.compliant
-            shown = {r["device"] for r in rows}
+            shown = {r["device"] for r in rows if r["verdict"] in (Verdict.INCONCLUSIVE.value, Verdict.VIOLATION.value)}
             if bad > len(shown):
                 worst_verdict = max(
                     (v for v, n in group.counts.items() if n and v.rank > Verdict.WARNING.rank),

@@ -57,11 +57,20 @@ def test_physics_from_the_device_site(providers):
     sites = {"fra-hq": parse_vantage("Frankfurt")}
     judge = _judge(providers, site_vantage=lambda s: sites.get(s.get("ad", "").lower()))
     seen = _verdicts(judge, [item])[0]
-    assert seen.verdict is not Verdict.VIOLATION
+    assert seen.verdict is Verdict.WARNING and seen.check is None  # warnings: counted, reason kept
+    assert seen.reason.startswith("RES-PHYSICS: iptocc places 4.69.140.1")
     assert "RES-NOT-EVALUATED" in {f.rule_id for f in blind.check.findings}  # no site: physics not run
-    rules = {f.rule_id for f in seen.check.findings}
-    assert "RES-PHYSICS" in rules
-    assert seen.check.residency.vantage.name == "Frankfurt"
+    assert "4.69.140.1" in blind.reason
+
+
+def test_identical_observations_are_judged_once(providers):
+    judge = _judge(providers)
+    a, b = (FleetItem(f"PC-{i}", line(f"PC-{i}")) for i in range(2))
+    bad = [FleetItem(f"BAD-{i}", line(f"BAD-{i}", US_PATH)) for i in range(2)]
+    outs = [judge.judge(i).endpoints[0] for i in (a, b, *bad)]
+    assert judge.memo_hits == 1  # PC-1 reuses PC-0's verdict; violations are always re-judged
+    assert [o.verdict for o in outs] == [Verdict.COMPLIANT, Verdict.COMPLIANT, Verdict.VIOLATION, Verdict.VIOLATION]
+    assert outs[3].check.residency.vantage_id == "device:BAD-1"
 
 
 @pytest.mark.parametrize(
