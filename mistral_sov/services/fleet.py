@@ -307,7 +307,7 @@ class DeviceJudge:
         if hit is not None and hit[0] in (Verdict.COMPLIANT, Verdict.WARNING):
             self.memo_hits += 1
             return EndpointOutcome(t.name, hit[0], hit[1], None)
-        check = self._judge_path(t, path, trace, vantage, device, measured_at)
+        check = self._judge_path(t, path, trace, vantage, device=device, measured_at=measured_at)
         verdict = check.verdict
         reason = ""
         if verdict is not Verdict.COMPLIANT:
@@ -326,6 +326,7 @@ class DeviceJudge:
         path: EndpointPath,
         trace: TraceResult,
         vantage: VantagePoint | None,
+        *,
         device: str,
         measured_at: dt.datetime | None,
     ) -> Check:
