@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mistral_sov.core.catalog import CATEGORIES
 from mistral_sov.core.domains import DomainError, is_ip, is_loopback_or_private, normalize_domain
 from mistral_sov.core.places import find_place, place_names
-from mistral_sov.core.zones import COUNTRY_GROUPS, PROVIDERS, cloud_regions, is_country, lookup_region
+from mistral_sov.core.zones import COUNTRY_GROUPS, PROVIDERS, cloud_regions, expand_countries, is_country, lookup_region
 
 Action = Literal["allow", "warn", "fail"]
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -320,6 +320,32 @@ def check_policy(policy: Policy) -> list[Issue]:
                 )
         elif v.lat is None or v.lon is None:
             add(Issue(("vantage",), "vantage needs a city, or both lat and lon", "e.g. {city: Frankfurt}"))
+    allowed_countries = expand_countries(
+        [c for c in policy.zones.allowed_countries if c in COUNTRY_GROUPS or is_country(c)]
+    )
+    vp = policy.vantage
+    if vp is not None and vp.city is None and vp.lat is not None and vp.lon is not None and allowed_countries:
+        from mistral_sov.core.physics import distance_to_country_km
+
+        distances = [distance_to_country_km(vp.lat, vp.lon, c) for c in allowed_countries]
+        if all(d is not None and d > 0 for d in distances):  # outside every (padded) box of the zone
+            add(
+                Issue(
+                    ("vantage", "lat"),
+                    f"the vantage point {vp.lat},{vp.lon} lies outside every country of zones.allowed_countries",
+                    "probe from inside the zone, or correct the coordinates (decimal degrees, lat then lon)",
+                )
+            )
+    place = find_place(vp.city) if vp is not None and vp.city else None
+    if place is not None and allowed_countries and place.country not in allowed_countries:
+        add(
+            Issue(
+                ("vantage", "city"),
+                f"the vantage point {place.name} is in {place.country}, outside zones.allowed_countries",
+                "probe from inside the zone (a vantage abroad proves nothing about the in-zone path), "
+                "or correct allowed_countries",
+            )
+        )
 
     # --- endpoints
     seen: dict[str, int] = {}
@@ -349,6 +375,28 @@ def check_policy(policy: Policy) -> list[Issue]:
                         "add it there, or correct the endpoint's region",
                     )
                 )
+            else:
+                region = lookup_region(ep.region)
+                if region is not None and allowed_countries and region.country not in allowed_countries:
+                    add(
+                        Issue(
+                            ("endpoints", i, "region"),
+                            f"region '{ep.region}' is in {region.country} ({region.city}), outside "
+                            "zones.allowed_countries",
+                            "use a region inside the zone (`mistral-sov policy regions` lists each region's "
+                            "country), or correct allowed_countries",
+                        )
+                    )
+        if ep.deployment == "global" and allowed_countries and not _worldwide(allowed_countries):
+            add(
+                Issue(
+                    ("endpoints", i, "deployment"),
+                    "a 'global' deployment may process prompts in any region of the provider, outside "
+                    "zones.allowed_countries",
+                    "use a regional or data-zone deployment (e.g. Azure OpenAI 'DataZone EU' or 'Standard')",
+                    "warning",
+                )
+            )
 
     # --- blocking
     if isinstance(policy.blocking.catalog, list):
@@ -412,6 +460,10 @@ def check_policy(policy: Policy) -> list[Issue]:
             )
 
     return issues
+
+
+def _worldwide(allowed: frozenset[str]) -> bool:
+    return len(allowed) >= 150  # a zone that spans (nearly) every country is no residency constraint
 
 
 def _check_region(key: str, path: Path_, known: dict[str, Any]) -> Issue | None:

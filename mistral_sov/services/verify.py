@@ -39,6 +39,10 @@ RES-NOT-EVALUATED      a check could not run (physics without a vantage point, j
 RES-NO-MEASUREMENT     a policy endpoint has no measurement in the input (INCONCLUSIVE)
 RES-OUT-OF-POLICY      a measurement of a target the policy does not list: reported, never
                        counted as compliance (SKIPPED)
+RES-PRIVATE-LINK       private_link declared but not proven: the CNAME chain passes no
+                       privatelink.* zone, or the answer is public (INCONCLUSIVE)
+RES-DEPLOYMENT         a 'global' deployment under a zone that is not worldwide (VIOLATION)
+RES-STALE-DATA         a data source older than evidence.max_data_age, or undated (WARNING)
 =====================  ======================================================================
 """
 
@@ -80,6 +84,9 @@ RULES: dict[str, str] = {
     "RES-NOT-EVALUATED": "A residency check could not be evaluated",
     "RES-NO-MEASUREMENT": "A policy endpoint has no measurement",
     "RES-OUT-OF-POLICY": "A measurement of a target the policy does not list",
+    "RES-PRIVATE-LINK": "A declared private link is not proven by DNS (privatelink.* CNAME and a private answer)",
+    "RES-DEPLOYMENT": "A 'global' deployment may process prompts outside the allowed countries",
+    "RES-STALE-DATA": "A data source is older than evidence.max_data_age allows, or undated",
 }
 
 

@@ -137,6 +137,7 @@ class Judge:
         self.check = check
         self.no_operator_data: list[str] = []
         self.skipped: list[NotEvaluated] = []
+        self.deployment_judged = False
 
     def add(
         self,
@@ -271,6 +272,7 @@ class Judge:
 
     def destination(self, att: Attribution, ttl: int | None, resolution: Resolution | None) -> None:
         t = self.target
+        self.deployment()
         if att.internal:
             if not t.private_link:
                 self.add(
@@ -281,7 +283,59 @@ class Judge:
                     hint="declare private_link: true for a private endpoint, or supply a geofeed that places it",
                     evidence={"address": att.address},
                 )
-        elif att.uncertain and att.countries - self.allowed:
+            else:
+                self.private_link(att, ttl, resolution)
+        elif t.private_link:
+            self.add(
+                "RES-PRIVATE-LINK",
+                Verdict.INCONCLUSIVE,
+                f"the endpoint is declared private_link, but {att.address} is a public address: the traffic "
+                "does not use the private endpoint",
+                hop=ttl,
+                hint="check the private DNS zone (privatelink.*) is linked to the network the clients resolve from",
+                evidence={"address": att.address},
+            )
+            self.located(att, ttl)
+        else:
+            self.located(att, ttl)
+        self.region(att, ttl)
+        self.frontdoor(att, ttl, resolution)
+
+    def private_link(self, att: Attribution, ttl: int | None, resolution: Resolution | None) -> None:
+        """Private Link is proven only by DNS: the CNAME chain passes a ``privatelink.*`` zone and
+        the answer is a private address. ``private_link: true`` alone proves nothing."""
+        chain = list(resolution.cname_chain) if resolution is not None else []
+        via = next((n for n in chain if "privatelink" in n.lower().rstrip(".").split(".")), None)
+        if via is not None:
+            return
+        self.add(
+            "RES-PRIVATE-LINK",
+            Verdict.INCONCLUSIVE,
+            f"{att.address} is private and the endpoint is declared private_link, but the DNS answer did not pass "
+            "a privatelink.* zone"
+            + (f" (CNAME chain: {' → '.join(chain)})" if chain else " (no CNAME chain: an IP literal or no DNS)"),
+            hop=ttl,
+            hint="resolve the endpoint's public name through the private DNS zone (e.g. "
+            "x.privatelink.openai.azure.com); a private address alone does not show where the service runs",
+            evidence={"address": att.address, "cname_chain": chain},
+        )
+
+    def deployment(self) -> None:
+        t = self.target
+        if t.deployment != "global" or len(self.allowed) >= 150 or self.deployment_judged:
+            return
+        self.deployment_judged = True
+        self.add(
+            "RES-DEPLOYMENT",
+            Verdict.VIOLATION,
+            f"{t.name} is a 'global' deployment: the provider may process prompts in any of its regions, "
+            "outside the allowed countries, whatever the network path shows",
+            hint="use a regional or data-zone deployment inside the zone (e.g. Azure OpenAI 'DataZone EU')",
+            evidence={"deployment": t.deployment},
+        )
+
+    def located(self, att: Attribution, ttl: int | None) -> None:
+        if att.uncertain and att.countries - self.allowed:
             self.add(
                 "RES-SOURCES-DISAGREE",
                 Verdict.INCONCLUSIVE,
@@ -311,8 +365,6 @@ class Judge:
                 evidence={"address": att.address, "country": att.country, "country_sources": att.country_sources},
                 sources=list(att.country_sources),
             )
-        self.region(att, ttl)
-        self.frontdoor(att, ttl, resolution)
 
     def region(self, att: Attribution, ttl: int | None) -> None:
         t = self.target

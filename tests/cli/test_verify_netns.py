@@ -147,8 +147,10 @@ def test_residency_netns_private_link_policy_sarif_and_signed(topo, tmp_path):
         "--sign-key",
         str(key_dir / "mistral-sov-evidence.key"),
     )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert doc["payload"]["checks"][0]["verdict"] == "COMPLIANT"  # -o json is the signed envelope
+    # private_link: true on an IP literal: no privatelink.* CNAME proves it, so INCONCLUSIVE (exit 3)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    check = doc["payload"]["checks"][0]  # -o json is the signed envelope
+    assert [f["rule_id"] for f in check["findings"]] == ["RES-PRIVATE-LINK"]
     verify = topo.run_in_client(
         [
             *CLI,

@@ -181,12 +181,20 @@ def test_residency_private_link_destination_and_unresolved(range_index):
     ep = Target(
         "pl", "https://pl.privatelink.openai.azure.com", "pl", 443, region="azure:francecentral", private_link=True
     )
-    assert (
-        judge_trace(
-            trace, ep, zones, providers(range_index), vantage=parse_vantage("Paris"), address="10.1.2.3"
-        ).verdict
-        is Verdict.COMPLIANT
+    # private_link: true alone proves nothing
+    alone = judge_trace(trace, ep, zones, providers(range_index), vantage=parse_vantage("Paris"), address="10.1.2.3")
+    assert rules(alone) == {"RES-PRIVATE-LINK": Verdict.INCONCLUSIVE}
+    # proven: the CNAME chain passes the privatelink zone and the answer is private
+    proof = Resolution(
+        "pl.openai.azure.com",
+        "pl.openai.azure.com",
+        cname_chain=["pl.openai.azure.com", "pl.privatelink.openai.azure.com"],
+        a=["10.1.2.3"],
     )
+    proven = judge_trace(
+        trace, ep, zones, providers(range_index), vantage=parse_vantage("Paris"), resolution=proof, address="10.1.2.3"
+    )
+    assert proven.verdict is Verdict.COMPLIANT, proven.findings
     ep.private_link = False
     assert rules(
         judge_trace(trace, ep, zones, providers(range_index), vantage=parse_vantage("Paris"), address="10.1.2.3")
@@ -221,3 +229,27 @@ def test_residency_all_silent_target_is_inconclusive(range_index):
     )
     assert check.verdict is Verdict.INCONCLUSIVE
     assert "RES-UNREACHED" in rules(check)
+
+
+def test_residency_global_deployment_is_a_violation_under_an_eu_zone(range_index):
+    feed = Geofeed.from_file(DATA / "geofeed-de.csv")
+    target = Target("g", "", "b", 443, deployment="global")
+    check = judge_trace(
+        recorded("eu-all.json"),
+        target,
+        Zones(allowed_countries=["EU"]),
+        providers(range_index, feed),
+        vantage=parse_vantage("Frankfurt"),
+        address="3.120.0.10",
+    )
+    assert rules(check)["RES-DEPLOYMENT"] is Verdict.VIOLATION and check.verdict is Verdict.VIOLATION
+    target.deployment = "regional"
+    check = judge_trace(
+        recorded("eu-all.json"),
+        target,
+        Zones(allowed_countries=["EU"]),
+        providers(range_index, feed),
+        vantage=parse_vantage("Frankfurt"),
+        address="3.120.0.10",
+    )
+    assert "RES-DEPLOYMENT" not in rules(check)
