@@ -38,6 +38,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
         "register",
         "Trace each approved endpoint and prove every hop stays in the allowed zones.",
     ),
+    "atlas": ("mistral_sov.cli.atlas", "app", "Live RIPE Atlas measurements of the approved endpoints."),
     "ranges": (
         "mistral_sov.cli.ranges",
         "app",
