@@ -14,15 +14,27 @@ class FakeLauncher:
 
     name = "fake"
 
-    def __init__(self, mode: str = "ok", slots: int = 2, marker: Path | None = None) -> None:
+    def __init__(
+        self,
+        mode: str = "ok",
+        slots: int = 2,
+        marker: Path | None = None,
+        model: Path | None = None,
+        model_fd: int | None = None,
+    ) -> None:
         self.mode = mode
         self.slots = slots
         self.marker = marker
+        self.model = model
+        self.model_fd = model_fd
 
     def command(self, port: int, safe: bool) -> list[str]:
         import sys
 
-        return [sys.executable, str(FAKE_ENGINE), "--port", str(port), *(["--no-repack"] if safe else [])]
+        from mistral_sov.adapters.inference.engine.launchers import model_argument
+
+        model = ["--model", model_argument(self.model, self.model_fd)] if self.model is not None else []
+        return [sys.executable, str(FAKE_ENGINE), "--port", str(port), *model, *(["--no-repack"] if safe else [])]
 
     def environment(self, key: str) -> dict[str, str]:
         env = {**os.environ, "MISTRAL_SOV_ENGINE_KEY": key, "FAKE_ENGINE_MODE": self.mode}
@@ -31,4 +43,4 @@ class FakeLauncher:
         return env
 
     def pass_fds(self) -> tuple[int, ...]:
-        return ()
+        return (self.model_fd,) if self.model_fd is not None else ()

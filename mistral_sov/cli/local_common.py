@@ -116,8 +116,12 @@ def prepare(
     loaded = load_policy(policy_path)
     s = store_of(store)
     model_name, path = resolve_model(name, loaded.policy, loaded.path, s)
-    verified = verify_file(path, s.cache)
-    approval = require_approved(loaded.policy.local_inference, verified.sha256, verified.header.license, model_name)
+    verified = verify_file(path, s.cache)  # keeps the hashed file open: the engine loads that descriptor
+    try:
+        approval = require_approved(loaded.policy.local_inference, verified.sha256, verified.header.license, model_name)
+    except BaseException:
+        verified.close()
+        raise
     for w in approval.warnings:
         warn(f"warning: {w}")
     how = "cached verdict" if verified.from_cache else "hashed"
@@ -250,6 +254,27 @@ def launcher_for(
             Path(binary), path, n_ctx=ctx, n_threads=threads, slots=parallel or 4, extra=extra, model_fd=model_fd
         )
     raise InputError(f"unknown backend '{kind}'", hint="use llama-cpp or llama-server")
+
+
+def lock_after_load(verified: VerifiedFile, supervisor: EngineSupervisor, on_event: Any = None) -> Any:
+    """Re-check, once the engine has loaded, that the pinned file still holds the hashed bytes
+    (and, where the engine got the path instead of the descriptor, that the path still names
+    it); exit 5 otherwise. Returns the ``ModelLock`` that guards every request while serving."""
+    from mistral_sov.adapters.inference.integrity import ModelChanged, ModelLock
+    from mistral_sov.errors import ModelRefusedError
+
+    lock = ModelLock(verified.pinned, verified.sha256, on_event)
+    try:
+        lock.check()
+        if verified.pinned.engine_fd() is None and not verified.pinned.path_still_names_it():
+            raise ModelChanged(f"'{verified.path}' no longer names the verified file (replaced after hashing)")
+    except ModelChanged as exc:
+        supervisor.close()
+        raise ModelRefusedError(
+            f"model refused after loading: {exc}",
+            hint="stop whatever writes to the model file or swaps its path, and re-import the approved model",
+        ) from None
+    return lock
 
 
 def start_engine(launcher: Any, *, safe: bool = False, on_event: Any = None) -> EngineSupervisor:

@@ -206,7 +206,10 @@ def bench(  # noqa: PLR0917
 
     _pol, name, verified, _approval, _ = prepare(model, policy, store)
     n_ctx = max(ctx, tokens + 256)
-    supervisor = start_engine(launcher_for("llama-cpp", verified.path, ctx=n_ctx, threads=threads))
+    try:
+        supervisor = start_engine(launcher_for("llama-cpp", verified.path, ctx=n_ctx, threads=threads))
+    finally:
+        verified.close()
     try:
         # the direct path uses the repacking mode the engine child proved safe on this CPU
         engine = LlamaCppBackend(verified.path, n_ctx=n_ctx, n_threads=threads, extra_bufts=not supervisor.safe)

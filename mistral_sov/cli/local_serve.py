@@ -22,6 +22,7 @@ from mistral_sov.cli.local_common import (
     ThreadsOption,
     api_keys,
     launcher_for,
+    lock_after_load,
     prepare,
     require_local_extra,
     start_engine,
@@ -68,7 +69,14 @@ def serve(  # noqa: PLR0917
     settings_li = pol.local_inference
     n_ctx = min(ctx, verified.header.context_length or ctx)
     launcher = launcher_for(
-        backend, verified.path, ctx=n_ctx, threads=threads, binary=server_binary, extra=extra, parallel=parallel
+        backend,
+        verified.path,
+        ctx=n_ctx,
+        threads=threads,
+        binary=server_binary,
+        extra=extra,
+        parallel=parallel,
+        model_fd=verified.pinned.engine_fd(),
     )
     from mistral_sov.adapters.inference.engine.client import EngineClient
     from mistral_sov.adapters.inference.engine.supervisor import EngineStartError
@@ -84,6 +92,7 @@ def serve(  # noqa: PLR0917
         audit.write({**event, "model": name, "model_sha256": verified.sha256})
 
     supervisor = start_engine(launcher, safe=no_repack, on_event=on_event)
+    integrity = lock_after_load(verified, supervisor, on_event)
     settings = ServerSettings(
         model_id=name,
         model_sha256=verified.sha256,
@@ -98,14 +107,17 @@ def serve(  # noqa: PLR0917
         n_ctx=n_ctx,
         metadata={"quantization": verified.header.quantization, "architecture": verified.header.architecture},
     )
-    server = LocalServer(EngineClient(supervisor), settings, audit=audit)
+    server = LocalServer(EngineClient(supervisor), settings, audit=audit, integrity=integrity)
     warn(
         f"serving '{name}' on http://{host}:{port}/v1 (engine {launcher.name} pid {supervisor.pid()}, "
         f"{launcher.slots} slot(s), ctx {n_ctx}, "
         f"{'API keys required' if keys else 'no API key: loopback only'}); audit log {audit_path}"
         + ("; PROMPTS ARE LOGGED (log_prompts: true)" if settings_li.log_prompts else "")
     )
-    fatal = serve_foreground(server.app(), supervisor, host, port)
+    try:
+        fatal = serve_foreground(server.app(), supervisor, host, port)
+    finally:
+        verified.close()
     if fatal:
         raise EngineStartError(f"the inference engine stopped the service: {fatal}", hint=supervisor_hint())
 
@@ -137,7 +149,15 @@ def run(  # noqa: PLR0917
     pol, _name, verified, _approval, _ = prepare(model, policy, store)
     cap = pol.local_inference.max_tokens
     n_ctx = min(ctx, verified.header.context_length or ctx)
-    supervisor = start_engine(launcher_for("llama-cpp", verified.path, ctx=n_ctx, threads=threads), safe=no_repack)
+    launcher = launcher_for(
+        "llama-cpp", verified.path, ctx=n_ctx, threads=threads, model_fd=verified.pinned.engine_fd()
+    )
+    try:
+        supervisor = start_engine(launcher, safe=no_repack)
+    except BaseException:
+        verified.close()
+        raise
+    lock_after_load(verified, supervisor)
     messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
     client = EngineClient(supervisor)
 
@@ -164,6 +184,7 @@ def run(  # noqa: PLR0917
         raise EngineStartError(str(exc), hint=supervisor_hint()) from None
     finally:
         supervisor.close()
+        verified.close()
     sys.stdout.write("\n")
 
 

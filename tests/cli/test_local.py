@@ -225,3 +225,27 @@ def test_remove(site: dict) -> None:
     r = cli(site, "models", "remove", "to-remove")
     assert r.returncode == 0 and "removed" in r.stdout
     assert cli(site, "models", "remove", "to-remove").returncode == 2
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX change time")
+def test_utime_bypass_refused_and_reimport_repairs(tmp_path: Path) -> None:
+    root = tmp_path
+    env = {**os.environ, "MISTRAL_SOV_MODEL_STORE": str(root / "store"), "NO_COLOR": "1"}
+    site = {"root": root, "env": env, "model": _smol()}
+    pol = write_policy(site, "p.yaml", [{"name": "smollm2", "sha256": SHA, "license": "apache-2.0"}])
+    assert cli(site, "models", "import", str(site["model"]), "--name", "smollm2").returncode == 0
+    blob = root / "store" / "blobs" / f"sha256-{SHA}.gguf"
+    st = blob.stat()
+    with blob.open("r+b") as h:  # the attack: same size, timestamps restored
+        h.seek(SIZE - 5000)
+        b = h.read(1)
+        h.seek(SIZE - 5000)
+        h.write(bytes([b[0] ^ 0xFF]))
+    os.utime(blob, ns=(st.st_atime_ns, st.st_mtime_ns))
+    r = cli(site, "serve", "--port", "1", policy=pol)
+    _refused(r, "is not listed under local_inference.models")
+    assert "cached verdict" not in r.stderr
+    assert cli(site, "models", "import", str(site["model"]), "--name", "smollm2").returncode == 0
+    import hashlib
+
+    assert hashlib.sha256(blob.read_bytes()).hexdigest() == SHA, "re-import replaced the tampered blob"

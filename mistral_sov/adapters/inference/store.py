@@ -5,11 +5,14 @@ Layout (everything under one directory; the platformdirs user data dir by defaul
 
     blobs/sha256-<64 hex>.gguf     the weights, named by content (deduplicated)
     manifests/<name>.json          name, sha256, size, source, imported_at, GGUF governance metadata
-    hash-cache.json                (path, size, mtime_ns, inode) -> sha256, so a 4 GB model is
-                                   not re-hashed (15 s) at every start
+    hash-cache.json                (path, size, mtime, ctime, inode, device) -> sha256, so a 4 GB
+                                   model is not re-hashed (15 s) at every start (POSIX only:
+                                   ctime cannot be restored with os.utime; integrity.py)
 
 Imports stream the source once: bytes are hashed while being copied to a temporary file in
-``blobs/``, which is fsynced and renamed into place only when complete (atomic). Manifests and
+``blobs/``, which is fsynced, **read back and hashed again** (what ends up in the store is what
+is verified, not the source), and renamed into place only when complete (atomic). An existing
+blob of that name is kept only if its own bytes hash to the name; otherwise it is replaced. Manifests and
 the cache are written atomically too. Paths go through pathlib only (Windows is first-class).
 """
 
@@ -30,14 +33,15 @@ from pathlib import Path
 from typing import Any
 
 from mistral_sov.adapters.fileio import atomic_write_text
-from mistral_sov.adapters.inference.gguf_header import GGUFHeader, file_identity, read_header
+from mistral_sov.adapters.inference.gguf_header import GGUFHeader, read_header
+from mistral_sov.adapters.inference.integrity import TRUSTS_CHANGE_TIME, FileIdentity, PinnedModel, sha256_fd
 from mistral_sov.errors import InputError, ModelRefusedError
 
 ENV_STORE = "MISTRAL_SOV_MODEL_STORE"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 CHUNK = 1 << 20
 CACHE_FILE = "hash-cache.json"
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def default_store_dir() -> Path:
@@ -61,10 +65,10 @@ def sha256_file(path: Path, progress: Callable[[int], None] | None = None) -> st
 
 
 class HashCache:
-    """SHA-256 verdicts keyed by resolved path, valid while (size, mtime_ns, inode) are unchanged.
-
-    Any change of size, modification time or inode (a replaced or edited file) forces a full
-    re-hash. On filesystems that report inode 0 (some Windows volumes) size + mtime_ns decide."""
+    """SHA-256 verdicts keyed by resolved path, valid while the file's identity (size, mtime,
+    ctime, inode, device) is unchanged. Any write, ``utime``, chmod or replacement changes the
+    ctime (set by the kernel, not restorable) and forces a full re-hash. Where the change time is
+    not available (Windows' ``os.stat``), no verdict is trusted: every start re-hashes."""
 
     def __init__(self, file: Path) -> None:
         self.file = file
@@ -80,32 +84,25 @@ class HashCache:
         entries = data.get("entries")
         return entries if isinstance(entries, dict) else {}
 
-    def lookup(self, path: Path) -> str | None:
-        key = str(Path(path).resolve())
-        size, mtime_ns, inode = file_identity(path)
-        entry = self._load().get(key)
+    def lookup(self, path: Path, identity: FileIdentity) -> str | None:
+        if not TRUSTS_CHANGE_TIME:
+            return None
+        entry = self._load().get(str(Path(path).resolve()))
         if (
             isinstance(entry, dict)
-            and entry.get("size") == size
-            and entry.get("mtime_ns") == mtime_ns
-            and entry.get("inode") == inode
+            and entry.get("identity") == identity.as_dict()
             and isinstance(entry.get("sha256"), str)
         ):
             return str(entry["sha256"])
         return None
 
-    def store(self, path: Path, sha256: str, identity: tuple[int, int, int]) -> None:
+    def store(self, path: Path, sha256: str, identity: FileIdentity) -> None:
+        if not TRUSTS_CHANGE_TIME:
+            return
         key = str(Path(path).resolve())
-        size, mtime_ns, inode = identity
         with self._lock:
             entries = self._load()
-            entries[key] = {
-                "size": size,
-                "mtime_ns": mtime_ns,
-                "inode": inode,
-                "sha256": sha256,
-                "verified_at": _now(),
-            }
+            entries[key] = {"identity": identity.as_dict(), "sha256": sha256, "verified_at": _now()}
             # forget files that no longer exist
             entries = {k: v for k, v in entries.items() if Path(k).exists()}
             with contextlib.suppress(OSError):
@@ -113,14 +110,20 @@ class HashCache:
 
     def sha256(self, path: Path) -> tuple[str, bool]:
         """(sha256, from_cache). Hashes when the cache has no valid verdict for this file."""
-        cached = self.lookup(path)
+        pinned = PinnedModel(path)
+        try:
+            return self.pinned_sha256(pinned)
+        finally:
+            pinned.close()
+
+    def pinned_sha256(self, pinned: PinnedModel) -> tuple[str, bool]:
+        """(sha256, from_cache) of an open file: the descriptor is what gets hashed."""
+        cached = self.lookup(pinned.path, pinned.identity)
         if cached is not None:
             return cached, True
-        before = file_identity(path)
-        digest = sha256_file(path)
-        after = file_identity(path)
-        if before == after:  # the file did not change while we read it
-            self.store(path, digest, after)
+        digest = pinned.hash()
+        if pinned.current() == pinned.identity:  # the file did not change while we read it
+            self.store(pinned.path, digest, pinned.identity)
         return digest, False
 
 
@@ -236,10 +239,19 @@ class ModelStore:
                     f"a different model is already stored as '{name}' ({existing.sha256[:12]}…)",
                     hint="pick another --name, or `mistral-sov local models remove` the old one first",
                 )
+            written = PinnedModel(tmp)
+            try:  # what ends up in the store is what is verified: read the copy back
+                if written.hash() != sha:
+                    raise InputError(
+                        f"the copy of '{source}' in the store does not match what was read (disk or memory fault)",
+                        hint="check the disk and import again",
+                    )
+            finally:
+                written.close()
             blob = self.blob_path(sha)
-            if blob.exists() and blob.stat().st_size == size:
+            if blob.exists() and _blob_is(blob, sha):
                 tmp.unlink()
-            else:
+            else:  # absent, or present with other bytes (tampered, truncated): replace it
                 tmp.replace(blob)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -248,7 +260,16 @@ class ModelStore:
         if size != header.file_size:
             raise InputError(f"'{source}' changed while it was being copied", hint="copy it again")
         copied = read_header(blob)
-        self.cache.store(blob, sha, file_identity(blob))
+        final = PinnedModel(blob)
+        try:
+            if final.hash() != sha:  # replaced or altered between the check and now
+                raise ModelRefusedError(
+                    f"the stored blob {blob.name} does not hash to its name",
+                    hint="something is writing to the model store; check its permissions and import again",
+                )
+            self.cache.store(blob, sha, final.current())
+        finally:
+            final.close()
         manifest = {
             "name": name,
             "sha256": sha,
@@ -269,6 +290,17 @@ class ModelStore:
         return model
 
 
+def _blob_is(blob: Path, sha256: str) -> bool:
+    try:
+        pinned = PinnedModel(blob)
+    except OSError:
+        return False
+    try:
+        return sha256_fd(pinned.fd) == sha256
+    finally:
+        pinned.close()
+
+
 def _default_name(source: Path) -> str:
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", source.stem).strip("-._") or "model"
     return stem[:64]
@@ -282,10 +314,15 @@ class VerifiedFile:
     header: GGUFHeader
     from_cache: bool
     seconds: float
+    pinned: PinnedModel
+
+    def close(self) -> None:
+        self.pinned.close()
 
 
 def verify_file(path: Path, cache: HashCache) -> VerifiedFile:
-    """Header check (refuses non-GGUF/truncated files), then SHA-256 (cached by identity)."""
+    """Header check (refuses non-GGUF/truncated files), then the SHA-256 of the **open
+    descriptor** (cached by identity), which the caller keeps open and hands to the engine."""
     path = Path(path)
     if not path.is_file():
         raise ModelRefusedError(
@@ -293,6 +330,23 @@ def verify_file(path: Path, cache: HashCache) -> VerifiedFile:
             hint="re-import the approved model (`mistral-sov local models import PATH`)",
         )
     t0 = time.perf_counter()
-    header = read_header(path)
-    sha, cached = cache.sha256(path)
-    return VerifiedFile(path, sha, header.file_size, header, cached, time.perf_counter() - t0)
+    try:
+        pinned = PinnedModel(path)
+    except OSError as exc:
+        raise ModelRefusedError(
+            f"cannot open model file '{path}': {exc.strerror or exc}", hint="check permissions"
+        ) from None
+    try:
+        header = read_header(path)
+        if not pinned.path_still_names_it():
+            raise ModelRefusedError(
+                f"model file '{path}' changed while it was being verified",
+                hint="stop whatever is writing to it (or swapping a symlink), then start again",
+            )
+        if header.file_size != pinned.identity.size:
+            raise ModelRefusedError(f"model file '{path}' changed while it was being verified", hint="start again")
+        sha, cached = cache.pinned_sha256(pinned)
+    except BaseException:
+        pinned.close()
+        raise
+    return VerifiedFile(path, sha, header.file_size, header, cached, time.perf_counter() - t0, pinned)

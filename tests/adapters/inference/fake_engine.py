@@ -26,6 +26,11 @@ def main() -> None:
     mode = os.environ.get("FAKE_ENGINE_MODE", "ok")
     key = os.environ.get("MISTRAL_SOV_ENGINE_KEY") or os.environ.get("LLAMA_API_KEY", "")
     print(f"fake engine pid {os.getpid()} safe={safe} mode={mode}", flush=True)
+    model_sha = ""
+    if "--model" in args:  # "load" the model: hash the file the engine was told to open
+        import hashlib
+
+        model_sha = hashlib.sha256(Path(args[args.index("--model") + 1]).read_bytes()).hexdigest()
     if mode == "exit-at-start":
         print("cannot load the model: bad magic", flush=True)
         sys.exit(3)
@@ -55,7 +60,12 @@ def main() -> None:
             self.wfile.write(raw)
 
         def do_GET(self) -> None:
-            self._json(200, {"status": "ok"}) if self.path == "/health" else self._json(404, {})
+            if self.path == "/health":
+                self._json(200, {"status": "ok"})
+            elif self.path == "/model-sha256":
+                self._json(200, {"sha256": model_sha})
+            else:
+                self._json(404, {})
 
         def do_POST(self) -> None:
             if self.headers.get("Authorization", "") != f"Bearer {key}":

@@ -63,7 +63,7 @@ def test_hash_cache_hit_and_invalidation(tmp_path: Path) -> None:
     third, cached = cache.sha256(f)
     assert not cached and third != first
     entry = next(iter(json.loads((tmp_path / "cache.json").read_text())["entries"].values()))
-    assert set(entry) >= {"size", "mtime_ns", "inode", "sha256"}
+    assert set(entry["identity"]) == {"size", "mtime_ns", "ctime_ns", "inode", "device"} and entry["sha256"]
 
 
 def test_flipped_byte_changes_verified_hash(store: ModelStore, tmp_path: Path) -> None:
@@ -75,6 +75,7 @@ def test_flipped_byte_changes_verified_hash(store: ModelStore, tmp_path: Path) -
         h.seek(SMOL_SIZE - 1000)
         h.write(bytes([b[0] ^ 0xFF]))
     verified = verify_file(copy, store.cache)
+    verified.close()
     assert verified.header.architecture == "llama"
     assert verified.sha256 != SMOL_SHA256
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from typing import Any
 
 from mistral_sov.adapters.inference.engine.client import EngineClient, EngineCrashed, EngineRejected
 from mistral_sov.adapters.inference.engine.supervisor import EngineUnavailable
+from mistral_sov.adapters.inference.integrity import ModelChanged, ModelLock
 from mistral_sov.adapters.inference.server.auth import ApiKeyAuth, Authenticator
 from mistral_sov.adapters.inference.server.limits import Limiter
 from mistral_sov.adapters.inference.server.observe import AuditLog, Metrics, now_iso
@@ -79,7 +81,11 @@ class ServerSettings:
 
 
 def _number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
 
 
 class LocalServer:
@@ -94,8 +100,10 @@ class LocalServer:
         auth: Authenticator | None = None,
         audit: AuditLog | None = None,
         limiter: Limiter | None = None,
+        integrity: ModelLock | None = None,
     ) -> None:
         self.engine = engine
+        self.integrity = integrity
         self.settings = settings
         self.auth = auth or ApiKeyAuth(settings.api_keys)
         self.limiter = limiter or Limiter(settings.rate_limit_per_minute, settings.daily_quota, clock)
@@ -124,7 +132,7 @@ class LocalServer:
             if len(body) > limit:
                 raise HTTPProblem(413, f"request body larger than {limit} bytes", "request_too_large")
         try:
-            data = json.loads(bytes(body).decode("utf-8"))
+            data = json.loads(bytes(body).decode("utf-8"), parse_constant=_no_constants)
         except UnicodeDecodeError:
             raise HTTPProblem(400, "request body is not valid UTF-8", "invalid_request_error") from None
         except (ValueError, RecursionError):
@@ -277,8 +285,15 @@ class LocalServer:
                 self.metrics.processing -= 1
             gate.release()
 
+    async def _check_model(self) -> None:
+        """The hash lock: the served file still holds the approved bytes (``integrity.py``)."""
+        if self.integrity is not None:
+            await asyncio.to_thread(self.integrity.check)
+
     @staticmethod
     def _engine_problem(exc: Exception) -> HTTPProblem:
+        if isinstance(exc, ModelChanged):
+            return HTTPProblem(503, str(exc), "model_integrity_error")
         if isinstance(exc, EngineCrashed):
             return HTTPProblem(503, str(exc), "engine_crashed", {"Retry-After": "2"})
         if isinstance(exc, EngineUnavailable):
@@ -307,9 +322,10 @@ class LocalServer:
             return error_response(exc.status, exc.message, exc.kind, exc.headers)
         include_usage = bool((params.pop("stream_options", None) or {}).get("include_usage"))
         if params["stream"]:
-            try:  # no engine now: a plain 503 before the stream starts
+            try:  # no engine now, or not the approved bytes: a plain 503 before the stream starts
                 self.engine.supervisor.endpoint()
-            except EngineUnavailable as exc:
+                await self._check_model()
+            except (EngineUnavailable, ModelChanged) as exc:
                 problem = self._engine_problem(exc)
                 self.record(ident=ident, endpoint=endpoint, status=503, started=started, usage={}, error=problem.kind)
                 return error_response(problem.status, problem.message, problem.kind, problem.headers)
@@ -319,9 +335,11 @@ class LocalServer:
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
         try:
+            await self._check_model()
             async with self._slot():
                 result = await self.engine.call(chat, params)
-        except (EngineCrashed, EngineUnavailable, EngineRejected) as exc:
+            await self._check_model()  # changed during generation: this answer is not trusted either
+        except (EngineCrashed, EngineUnavailable, EngineRejected, ModelChanged) as exc:
             problem = self._engine_problem(exc)
             extra = {"engine_signal": exc.signal} if isinstance(exc, EngineCrashed) else None
             self.record(
@@ -373,7 +391,8 @@ class LocalServer:
                         if piece:
                             pieces.append(piece)
                         yield f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
-                except (EngineCrashed, EngineUnavailable, EngineRejected) as exc:
+                    await self._check_model()
+                except (EngineCrashed, EngineUnavailable, EngineRejected, ModelChanged) as exc:
                     problem = self._engine_problem(exc)
                     status, error = problem.status, problem.kind
                     if isinstance(exc, EngineCrashed):
@@ -451,6 +470,12 @@ class LocalServer:
             k: engine[k]
             for k in ("state", "backend", "restarts", "crashes", "last_crash", "safe_mode", "last_restart_seconds")
         }
+        broken = self.integrity.broken if self.integrity is not None else ""
+        if broken:
+            return JSONResponse(
+                {"status": "model integrity lost", "model": self.settings.model_id, "engine": public, "error": broken},
+                503,
+            )
         if engine["state"] == "ready":
             return JSONResponse({"status": "ok", "model": self.settings.model_id, "engine": public})
         return JSONResponse(
@@ -502,7 +527,11 @@ class LocalServer:
             Route("/metrics", self.prometheus, methods=["GET"]),
             *self.extra_routes,
         ]
-        inner = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_allowed})
+
+        async def crashed(request: Any, exc: Exception) -> Any:  # audited by _Guard, which sees it re-raised
+            return error_response(500, f"internal error: {type(exc).__name__}", "server_error")
+
+        inner = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_allowed, Exception: crashed})
         return _Guard(inner, self)
 
     def close(self) -> None:
