@@ -246,4 +246,18 @@ def run_residency(
         policy_sha256=loaded.sha256 if loaded else "",
         physics_action=physics_action,
         max_data_age=max_age,
+        https=https_prober(options) if options.https_probe else None,
     )
+
+
+def https_prober(options: VerifyOptions) -> Callable[[Target], Any]:
+    """The HTTPS probe of one endpoint (its URL, or https://host:port for an ad-hoc target)."""
+    from mistral_sov.adapters.probes.https_probe import probe
+
+    def run(target: Target) -> Any:
+        url = (
+            target.url or f"https://{target.host if ':' not in target.host else '[' + target.host + ']'}:{target.port}/"
+        )
+        return probe(url, timeout=max(options.timeout, 1.0), verify=options.ca_bundle)
+
+    return run

@@ -152,6 +152,16 @@ def verify_residency(  # noqa: PLR0917
         Path | None,
         typer.Option("--fleet-sites", help="CSV SITE,CITY|LAT,LON: vantage points of the devices' sites."),
     ] = None,
+    https_probe: Annotated[
+        bool,
+        typer.Option(
+            "--https-probe/--no-https-probe",
+            help="One HTTPS request per endpoint: TLS chain and the headers naming the serving region.",
+        ),
+    ] = True,
+    ca_bundle: Annotated[
+        Path | None, typer.Option("--ca-bundle", help="CA certificates (PEM) for the HTTPS probe (default: system).")
+    ] = None,
     report: Annotated[
         list[str] | None,
         typer.Option("--report", help="FORMAT:PATH, repeatable (json, junit, sarif, markdown, html, console, github)."),
@@ -198,6 +208,8 @@ def verify_residency(  # noqa: PLR0917
         vantage=vantage,
         atlas_results=from_atlas,
         atlas_probes=probes_file,
+        https_probe=https_probe,
+        ca_bundle=ca_bundle,
     )
     if from_fleet:
         from mistral_sov.cli.verify_fleet import judge_fleet

@@ -136,9 +136,11 @@ class ResidencyDetails:
     fidelity_notes: list[str] = field(default_factory=list)
     not_evaluated: list[NotEvaluated] = field(default_factory=list)
     hops: list[HopRow] = field(default_factory=list)
+    https: HttpsEvidence | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "https": self.https.to_dict() if self.https else None,
             "endpoint": self.endpoint,
             "url": self.url,
             "host": self.host,
@@ -184,3 +186,56 @@ class TraceRecord:
     resolution: Resolution | None = None
     address: str | None = None
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RegionHeader:
+    """One response header that says something about where the request was served."""
+
+    header: str
+    value: str
+    provider: str
+    reveals: str  # serving-region | edge | gateway
+    region: str | None = None  # canonical provider:region for serving-region headers
+    country: str | None = None
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "header": self.header,
+            "value": self.value,
+            "provider": self.provider,
+            "reveals": self.reveals,
+            "region": self.region,
+            "country": self.country,
+            "source": self.source,
+        }
+
+
+@dataclass
+class HttpsEvidence:
+    """What an HTTPS request to the endpoint showed: where it connected, the TLS certificate
+    chain and the headers that reveal the serving region. ``error`` when the probe failed."""
+
+    url: str
+    address: str | None = None
+    status: int | None = None
+    tls_version: str | None = None
+    certificates: list[dict[str, Any]] = field(default_factory=list)  # leaf first
+    headers: dict[str, str] = field(default_factory=dict)  # the region-revealing and server headers
+    regions: list[RegionHeader] = field(default_factory=list)
+    error: str = ""
+    measured_at: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "address": self.address,
+            "status": self.status,
+            "tls_version": self.tls_version,
+            "certificates": list(self.certificates),
+            "headers": dict(self.headers),
+            "regions": [r.to_dict() for r in self.regions],
+            "error": self.error,
+            "measured_at": self.measured_at,
+        }

@@ -43,6 +43,8 @@ RES-PRIVATE-LINK       private_link declared but not proven: the CNAME chain pas
                        privatelink.* zone, or the answer is public (INCONCLUSIVE)
 RES-DEPLOYMENT         a 'global' deployment under a zone that is not worldwide (VIOLATION)
 RES-STALE-DATA         a data source older than evidence.max_data_age, or undated (WARNING)
+RES-SERVING-REGION     the HTTPS response names its serving region (x-ms-region…): outside the
+                       allowed countries (VIOLATION), not the declared region (WARNING)
 =====================  ======================================================================
 """
 
@@ -65,9 +67,9 @@ from mistral_sov.core.attribution import (
 from mistral_sov.core.findings import Check, Finding, Report, SourceLocation, Verdict
 from mistral_sov.core.physics import VantagePoint
 from mistral_sov.core.policy import Endpoint, Zones
-from mistral_sov.core.residency import ResidencyDetails, TraceRecord
+from mistral_sov.core.residency import HttpsEvidence, ResidencyDetails, TraceRecord
 from mistral_sov.core.trace import Resolution, TraceResult
-from mistral_sov.services.verify_judge import judge_record, unresolved_check
+from mistral_sov.services.verify_judge import judge_https, judge_record, unresolved_check
 
 RULES: dict[str, str] = {
     "RES-UNRESOLVED": "The host name resolves to no address",
@@ -87,6 +89,7 @@ RULES: dict[str, str] = {
     "RES-PRIVATE-LINK": "A declared private link is not proven by DNS (privatelink.* CNAME and a private answer)",
     "RES-DEPLOYMENT": "A 'global' deployment may process prompts outside the allowed countries",
     "RES-STALE-DATA": "A data source is older than evidence.max_data_age allows, or undated",
+    "RES-SERVING-REGION": "The endpoint's response names a serving region outside the zone or not the declared one",
 }
 
 
@@ -141,6 +144,8 @@ class VerifyOptions:
     vantage: str | None = None  # CITY or LAT,LON (default: the policy's vantage)
     atlas_results: Path | None = None  # judge RIPE Atlas results instead of tracing
     atlas_probes: Path | None = None  # RIPE Atlas probe metadata (probes API format)
+    https_probe: bool = True  # one HTTPS request per endpoint: TLS chain, serving-region headers
+    ca_bundle: Path | None = None  # CA certificates for the HTTPS probe (default: the system's)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -157,6 +162,8 @@ class VerifyOptions:
             "vantage": self.vantage,
             "atlas_results": str(self.atlas_results) if self.atlas_results else None,
             "atlas_probes": str(self.atlas_probes) if self.atlas_probes else None,
+            "https_probe": self.https_probe,
+            "ca_bundle": str(self.ca_bundle) if self.ca_bundle else None,
         }
 
 
@@ -405,12 +412,14 @@ def verify_targets(
     policy_sha256: str = "",
     physics_action: str = "warn",
     max_data_age: dict[str, int] | None = None,
+    https: Callable[[Target], HttpsEvidence] | None = None,
 ) -> Report:
     """Verify ``targets`` from here: resolve each host, trace every address (one batch, so the
     tracer can run them concurrently), then judge every trace through ``judge_records``.
 
     ``resolve(host) -> Resolution`` (IP literals come back as themselves);
-    ``trace([(address, port), …]) -> {(address, port): TraceResult}``."""
+    ``trace([(address, port), …]) -> {(address, port): TraceResult}``; ``https(target)`` probes
+    the endpoint over HTTPS (serving-region headers, TLS chain), when given."""
     ctx = RunContext(
         zones,
         providers,
@@ -428,6 +437,13 @@ def verify_targets(
         for a in resolutions[t.host].addresses:
             if (a, port) not in jobs:
                 jobs.append((a, port))
+    probed: dict[str, HttpsEvidence] = {}
+    if https is not None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        reachable = [t for t in targets if resolutions[t.host].addresses]
+        with ThreadPoolExecutor(max_workers=max(1, min(16, len(reachable)))) as pool:
+            probed = dict(zip([t.name for t in reachable], pool.map(https, reachable), strict=True))
     traces = trace(jobs) if jobs else {}
     checks: list[Check] = []
     for t in targets:
@@ -453,7 +469,11 @@ def verify_targets(
                     address=a,
                 )
             )
-        checks.extend(judge_records(records, [t], ctx))
+        judged = list(judge_records(records, [t], ctx))
+        if t.name in probed:
+            for check in judged:
+                judge_https(check, t, probed[t.name], zones)
+        checks.extend(judged)
     return build_report(
         checks,
         ctx,

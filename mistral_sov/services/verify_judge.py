@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from mistral_sov.core.findings import Check, Finding, Verdict
 from mistral_sov.core.physics import bounds
 from mistral_sov.core.policy import Zones
-from mistral_sov.core.residency import HopRow, NotEvaluated, ResidencyDetails, TraceRecord
+from mistral_sov.core.residency import HopRow, HttpsEvidence, NotEvaluated, ResidencyDetails, TraceRecord
 from mistral_sov.core.trace import Hop, Resolution, canonical_address
 from mistral_sov.core.zones import COUNTRY_GROUPS, expand_countries
 from mistral_sov.services.verify_attribution import Attribution, Placed, attribute
@@ -602,3 +602,50 @@ def unresolved_check(target: Target, resolution: Resolution, record: TraceRecord
         fidelity_notes=list(record.notes) if record else [],
     )
     return check
+
+
+def judge_https(check: Check, target: Target, evidence: HttpsEvidence, zones: Zones) -> None:
+    """Attach the HTTPS probe's evidence to a check and judge the serving-region headers:
+    a region outside the allowed countries is a VIOLATION, one that differs from the endpoint's
+    declared region a WARNING. A failed probe is "not evaluated" (never a pass by itself)."""
+    judge = Judge(target, zones, check)
+    if check.residency is not None:
+        check.residency.https = evidence
+    if evidence.error:
+        if check.residency is not None:
+            check.residency.not_evaluated.append(
+                NotEvaluated("serving region", f"the HTTPS probe of {evidence.url} failed: {evidence.error}")
+            )
+        return
+    serving = [r for r in evidence.regions if r.reveals == "serving-region"]
+    if not serving and check.residency is not None:
+        check.residency.not_evaluated.append(
+            NotEvaluated("serving region", f"{evidence.url} answered without a header that names its region")
+        )
+    for r in serving:
+        ev = {"header": r.header, "value": r.value, "region": r.region, "country": r.country, "url": evidence.url}
+        if r.country is None:
+            judge.add(
+                "RES-SERVING-REGION",
+                Verdict.WARNING,
+                f"{r.header}: {r.value} names a region mistral-sov does not know, so its country is unknown",
+                hint="check the region name; `mistral-sov policy regions azure` lists the known ones",
+                evidence=ev,
+            )
+        elif r.country not in judge.allowed:
+            judge.add(
+                "RES-SERVING-REGION",
+                Verdict.VIOLATION,
+                f"the endpoint says it served the request in {r.region} ({r.country}) — {r.header}: {r.value} — "
+                "outside the allowed countries",
+                hint="deploy the model in an in-zone region (regional or data-zone deployment), or correct the zone",
+                evidence=ev,
+            )
+        elif target.region and r.region != target.region:
+            judge.add(
+                "RES-SERVING-REGION",
+                Verdict.WARNING,
+                f"the endpoint served the request in {r.region}, but the policy declares {target.region}",
+                hint="correct the endpoint's region in the policy, or check the deployment",
+                evidence=ev,
+            )
