@@ -141,6 +141,16 @@ def prepare(
     return loaded.policy, model_name, verified, approval, loaded.path
 
 
+def audit_path(policy: Policy, policy_path: Path, store: Path | None) -> Path:
+    """The audit log (policy ``audit_log``, relative to the policy file; default in the store);
+    the quota database ``usage.sqlite3`` lives beside it."""
+    li = policy.local_inference
+    if not li.audit_log:
+        return store_of(store).root / "audit.jsonl"
+    path = Path(li.audit_log)
+    return path if path.is_absolute() else policy_path.parent / path
+
+
 def api_keys(env_var: str | None) -> list[str]:
     from mistral_sov.errors import InputError
 

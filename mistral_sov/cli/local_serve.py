@@ -4,7 +4,6 @@ child process (a crash there never takes the API server or the terminal down).""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -21,12 +20,12 @@ from mistral_sov.cli.local_common import (
     StoreOption,
     ThreadsOption,
     api_keys,
+    audit_path,
     launcher_for,
     lock_after_load,
     prepare,
     require_local_extra,
     start_engine,
-    store_of,
 )
 
 
@@ -81,12 +80,12 @@ def serve(  # noqa: PLR0917
     from mistral_sov.adapters.inference.engine.client import EngineClient
     from mistral_sov.adapters.inference.engine.supervisor import EngineStartError
     from mistral_sov.adapters.inference.server import LocalServer, ServerSettings, serve_foreground
+    from mistral_sov.adapters.inference.server.limits import USAGE_FILE, UsageStore
     from mistral_sov.adapters.inference.server.observe import AuditLog
 
-    audit_path = Path(settings_li.audit_log) if settings_li.audit_log else store_of(store).root / "audit.jsonl"
-    if not audit_path.is_absolute() and settings_li.audit_log:
-        audit_path = policy_path.parent / audit_path
-    audit = AuditLog(audit_path)
+    audit_file = audit_path(pol, policy_path, store)
+    audit = AuditLog(audit_file)
+    usage = UsageStore(audit_file.parent / USAGE_FILE, settings_li.rate_limit_per_minute, settings_li.daily_quota)
 
     def on_event(event: dict[str, Any]) -> None:
         audit.write({**event, "model": name, "model_sha256": verified.sha256})
@@ -102,17 +101,17 @@ def serve(  # noqa: PLR0917
         daily_quota=settings_li.daily_quota,
         rate_limit_per_minute=settings_li.rate_limit_per_minute,
         max_tokens=settings_li.max_tokens,
-        audit_log=audit_path,
+        audit_log=audit_file,
         log_prompts=settings_li.log_prompts,
         n_ctx=n_ctx,
         metadata={"quantization": verified.header.quantization, "architecture": verified.header.architecture},
     )
-    server = LocalServer(EngineClient(supervisor), settings, audit=audit, integrity=integrity)
+    server = LocalServer(EngineClient(supervisor), settings, audit=audit, integrity=integrity, limiter=usage)
     warn(
         f"serving '{name}' on http://{host}:{port}/v1 (engine {launcher.name} pid {supervisor.pid()}, "
         f"{launcher.slots} slot(s), ctx {n_ctx}, "
-        f"{'API keys required' if keys else 'no API key: loopback only'}); audit log {audit_path}"
-        + ("; PROMPTS ARE LOGGED (log_prompts: true)" if settings_li.log_prompts else "")
+        f"{'API keys required' if keys else 'no API key: loopback only'}); audit log {audit_file}, "
+        f"quotas in {usage.path}" + ("; PROMPTS ARE LOGGED (log_prompts: true)" if settings_li.log_prompts else "")
     )
     try:
         fatal = serve_foreground(server.app(), supervisor, host, port)

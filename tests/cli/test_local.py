@@ -249,3 +249,26 @@ def test_utime_bypass_refused_and_reimport_repairs(tmp_path: Path) -> None:
     import hashlib
 
     assert hashlib.sha256(blob.read_bytes()).hexdigest() == SHA, "re-import replaced the tampered blob"
+
+
+def test_quota_show_and_reset(tmp_path: Path) -> None:
+    from mistral_sov.adapters.inference.server.limits import UsageStore
+
+    env = {**os.environ, "MISTRAL_SOV_MODEL_STORE": str(tmp_path / "store"), "NO_COLOR": "1"}
+    site = {"root": tmp_path, "env": env}
+    pol = write_policy(site, "q.yaml", [], daily_quota=5, audit_log="logs/audit.jsonl")
+    usage = UsageStore(tmp_path / "logs" / "usage.sqlite3", per_day=5)
+    for ident in ("aaaa", "aaaa", "bbbb"):
+        usage.admit(ident)
+    r = cli(site, "quota", "show", "-o", "json", policy=pol)
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert [(u["identity"], u["requests"], u["remaining"]) for u in data["usage"]] == [("aaaa", 2, 3), ("bbbb", 1, 4)]
+    r = cli(site, "quota", "reset", "aaaa", policy=pol)
+    assert r.returncode == 0 and "reset 1" in r.stdout
+    assert [u["identity"] for u in usage.usage()] == ["bbbb"]
+    assert '"event":"quota_reset"' in (tmp_path / "logs" / "audit.jsonl").read_text()
+    assert cli(site, "quota", "reset", policy=pol).returncode == 2  # neither a key nor --all
+    assert cli(site, "quota", "show", "--day", "yesterday", policy=pol).returncode == 2
+    r = cli(site, "quota", "reset", "--all", policy=pol)
+    assert r.returncode == 0 and usage.usage() == []

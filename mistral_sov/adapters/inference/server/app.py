@@ -32,7 +32,7 @@ from mistral_sov.adapters.inference.engine.client import EngineClient, EngineCra
 from mistral_sov.adapters.inference.engine.supervisor import EngineUnavailable
 from mistral_sov.adapters.inference.integrity import ModelChanged, ModelLock
 from mistral_sov.adapters.inference.server.auth import ApiKeyAuth, Authenticator
-from mistral_sov.adapters.inference.server.limits import Limiter
+from mistral_sov.adapters.inference.server.limits import Admission, Limiter
 from mistral_sov.adapters.inference.server.observe import AuditLog, Metrics, now_iso
 from mistral_sov.adapters.inference.server.problems import HTTPProblem, error_body, error_response
 
@@ -99,14 +99,14 @@ class LocalServer:
         clock: Callable[[], float] = time.time,
         auth: Authenticator | None = None,
         audit: AuditLog | None = None,
-        limiter: Limiter | None = None,
+        limiter: Admission | None = None,
         integrity: ModelLock | None = None,
     ) -> None:
         self.engine = engine
         self.integrity = integrity
         self.settings = settings
         self.auth = auth or ApiKeyAuth(settings.api_keys)
-        self.limiter = limiter or Limiter(settings.rate_limit_per_minute, settings.daily_quota, clock)
+        self.limiter: Admission = limiter or Limiter(settings.rate_limit_per_minute, settings.daily_quota, clock)
         self.metrics = Metrics()
         self.audit = audit or AuditLog(settings.audit_log)
         self.created = int(time.time())
