@@ -181,6 +181,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         result: Any = command.main(args=argv, prog_name="mistral-sov", standalone_mode=False)
         code = int(result) if isinstance(result, int) else 0
+        if code == ExitStatus.INTERRUPTED:  # Typer turns Ctrl-C into Exit(130), returned here
+            sys.stderr.write("interrupted\n")
     except MistralSovError as exc:
         if _debug["on"]:
             raise

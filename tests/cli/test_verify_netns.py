@@ -201,3 +201,44 @@ def test_residency_cli_tcp_demanded_without_privileges_and_bad_input(monkeypatch
         err = capsys.readouterr().err
         assert exit_.value.code == code, (argv, err)
         assert "Traceback" not in err
+
+
+def test_residency_ctrl_c_stops_within_a_second(tmp_path):
+    """SIGINT during a trace to a destination that never answers (--timeout 30): the command
+    prints 'interrupted' and exits 130 within a second, without a traceback."""
+    import signal
+    import subprocess
+    import time
+
+    ok, why = netns_topo.available()
+    if not ok:
+        pytest.skip(why)
+    spec = netns_topo.TopoSpec(
+        routers=2, servers=[netns_topo.ServerSpec("203.0.113.50", "2001:db8:200::50", drop=True)]
+    )
+    with netns_topo.build(spec) as t:
+        argv = t.exec_argv(
+            t.client_ns,
+            [
+                *CLI,
+                "verify-residency",
+                "203.0.113.50",
+                "--method",
+                "udp",
+                "--timeout",
+                "30",
+                "--no-https-probe",
+                "--ranges-dir",
+                str(tmp_path / "r"),
+            ],
+        )
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(tmp_path))
+        time.sleep(2.0)
+        assert proc.poll() is None, "the trace ended before the interrupt"
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+        elapsed = time.monotonic() - sent
+    assert proc.returncode == 130, (out, err)
+    assert "interrupted" in err and "Traceback" not in err
+    assert elapsed < 1.0, f"took {elapsed:.2f} s to stop"

@@ -13,10 +13,10 @@ back to UDP with a fidelity note, an explicitly demanded ``--method tcp`` raises
 from __future__ import annotations
 
 import os
+import queue
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import replace
 
 from mistral_sov.adapters.probes._book import now_iso
@@ -166,17 +166,39 @@ def trace_many(
             return TraceResult(target=address, method=method, port=port, tracer=getattr(tracer, "name", "?"),
                                started_at=now_iso(), raw={"error": f"{type(exc).__name__}: {exc}"})  # fmt: skip
 
+    # daemon worker threads and a wait that wakes every 0.1 s: Ctrl-C stops the run at once
+    # (KeyboardInterrupt reaches the caller; no thread holds up the interpreter's exit)
     workers = max(1, min(max_workers, len(addresses)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="trace") as pool:
-        futures = {pool.submit(one, a): i for i, a in enumerate(addresses)}
-        for fut in as_completed(futures):
-            result = fut.result()
-            i = futures[fut]
-            results[i] = result
-            with lock:
-                done += 1
-                count = done
-            if on_progress is not None:
-                on_progress(count, len(addresses), result)
+    todo: queue.Queue[int] = queue.Queue()
+    for i in range(len(addresses)):
+        todo.put(i)
+    finished: queue.Queue[tuple[int, TraceResult | BaseException]] = queue.Queue()
+
+    def worker() -> None:
+        while True:
+            try:
+                i = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                finished.put((i, one(addresses[i])))
+            except BaseException as exc:
+                finished.put((i, exc))
+
+    for n in range(workers):
+        threading.Thread(target=worker, name=f"trace-{n}", daemon=True).start()
+    while done < len(addresses):
+        try:
+            i, outcome = finished.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        if isinstance(outcome, BaseException):
+            raise outcome
+        results[i] = outcome
+        with lock:
+            done += 1
+            count = done
+        if on_progress is not None:
+            on_progress(count, len(addresses), outcome)
     return [r if r is not None else replace(TraceResult(addresses[i], method, port, "?")) for i, r in
             enumerate(results)]  # fmt: skip

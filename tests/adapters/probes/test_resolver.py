@@ -126,6 +126,18 @@ def test_probes_timeout_on_dead_port() -> None:
     assert elapsed < 5  # bounded by the lifetime, not hanging
 
 
+def test_probes_a_and_aaaa_are_asked_in_parallel() -> None:
+    # both queries time out after 1 s each: asked one after the other that is 2 s, in parallel ~1 s
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        port = silent.getsockname()[1]
+        t0 = time.monotonic()
+        res = resolve("api.example.eu", nameserver="127.0.0.1", port=port, timeout=1.0)
+        elapsed = time.monotonic() - t0
+    assert res.status == "timeout"
+    assert elapsed < 1.7, f"A and AAAA took {elapsed:.2f} s: not asked in parallel"
+
+
 def test_probes_ip_literals_skip_dns() -> None:
     v4 = resolve("198.51.100.1", nameserver="127.0.0.1", port=1)
     assert v4.status == "ip-literal" and v4.a == ["198.51.100.1"] and v4.cname_chain == []
