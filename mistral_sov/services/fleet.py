@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import heapq
+import struct
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,7 +49,8 @@ NO_SITE = "(no site hint)"
 OTHER_SITES = "(other sites)"
 MAX_GROUPS_PER_ENDPOINT = 1000
 LT1_MS = 1.0
-MEMO_SIZE = 50_000  # tracert's "<1 ms": the upper bound of what was measured
+MEMO_SIZE = 20_000
+_BY_RANK = {v.rank: v for v in Verdict}  # tracert's "<1 ms": the upper bound of what was measured
 
 
 @dataclass
@@ -142,7 +144,7 @@ def to_trace(path: EndpointPath, port: int) -> TraceResult:
 class _Cached:
     """Memoises a provider's per-address answer: a fleet repeats the same hops many times."""
 
-    def __init__(self, inner: Any, method: str, size: int = 200_000) -> None:
+    def __init__(self, inner: Any, method: str, size: int = 50_000) -> None:
         self._inner = inner
         self._call = getattr(inner, method)
         self._memo: dict[Any, Any] = {}
@@ -290,19 +292,23 @@ class DeviceJudge:
             check = _inconclusive(t, "FLEET-PATH", f"{device}: {path.reason}", hint, device)
             return EndpointOutcome(t.name, Verdict.INCONCLUSIVE, path.reason, check)
         trace = to_trace(path, t.port)
-        # identical observations judge identically: a bounded memo of exact inputs (the whole
-        # hop list with every RTT, vantage, addresses, CNAME chain); kept checks are re-judged so
-        # they carry this device's name and time
-        key = (
-            t.name,
-            (vantage.lat, vantage.lon) if vantage else None,
-            tuple((h.ttl, tuple((r.address, r.rtt_ms) for r in h.replies)) for h in trace.hops),
-            trace.reached,
-            trace.target,
-            tuple(path.addresses),
-            tuple(path.cname_chain),
-            path.tcp_ms,
+        # identical observations judge identically: a bounded memo keyed on exactly what the
+        # engine's verdict reads (per hop: TTL, each address and its lowest RTT; reached; the
+        # traced address; vantage; addresses and CNAME chain). Only the verdict and its reason
+        # are reused; checks that are kept (INCONCLUSIVE, VIOLATION) are always judged afresh.
+        hops = tuple(
+            (
+                h.ttl,
+                tuple(
+                    (a, min((r.rtt_ms for r in h.replies if r.address == a and r.rtt_ms is not None), default=None))
+                    for a in h.addresses
+                ),
+            )
+            for h in trace.hops
         )
+        where = (vantage.lat, vantage.lon) if vantage else None
+        basis = (t.name, where, hops, trace.reached, trace.target, tuple(path.addresses), tuple(path.cname_chain))
+        key = hashlib.blake2b(repr(basis).encode(), digest_size=16).digest()
         hit = self._memo.get(key)
         if hit is not None and hit[0] in (Verdict.COMPLIANT, Verdict.WARNING):
             self.memo_hits += 1
@@ -365,6 +371,7 @@ class _Group:
     site: str
     counts: dict[Verdict, int] = field(default_factory=lambda: dict.fromkeys(Verdict, 0))
     worst: list[tuple[int, int, int, Any]] = field(default_factory=list)  # (rank, -seq, seq, entry)
+    gid: int = 0
 
     @property
     def devices(self) -> int:
@@ -382,7 +389,9 @@ class FleetTally:
         self.targets = list(targets)
         self.worst = worst
         self.groups: dict[tuple[str, str], _Group] = {}
-        self.seen: dict[str, tuple[float, int, tuple[tuple[tuple[str, str], Verdict], ...]]] = {}
+        # device key -> packed (time, seq, group ids, verdict ranks): about 200 bytes per device
+        self.seen: dict[str, bytes] = {}
+        self._ids: list[_Group] = []
         self.devices = 0
         self.duplicates = 0
         self.reasons: dict[str, int] = {}
@@ -399,28 +408,39 @@ class FleetTally:
                 group = self.groups.get(key)
             if group is None:
                 group = self.groups[key] = _Group(*key)
+                group.gid = len(self._ids)
+                self._ids.append(group)
         return group
+
+    @staticmethod
+    def _unpack(state: bytes) -> tuple[float, int, list[tuple[int, int]]]:
+        n = (len(state) - 12) // 3
+        values = struct.unpack(f"<dI{n}H{n}B", state)
+        return values[0], values[1], list(zip(values[2 : 2 + n], values[2 + n :], strict=True))
 
     def add(self, out: DeviceOutcome) -> None:
         self._seq += 1
         seq = self._seq
         for e in out.endpoints:
             self._digest.update(f"{out.device}\t{e.endpoint}\t{e.verdict.value}\n".encode())
-        previous = self.seen.get(out.key)
+        packed = self.seen.get(out.key)
         when = out.measured_at if out.measured_at is not None else float("-inf")
-        if previous is not None:
+        if packed is not None:
             self.duplicates += 1
-            if when <= previous[0]:
+            previous_when, _seq, contributions_before = self._unpack(packed)
+            if when <= previous_when:
                 return  # an older (or equally old) report of a device already counted
-            for key, verdict in previous[2]:
-                self.groups[key].counts[verdict] -= 1
+            for gid, rank in contributions_before:
+                self._ids[gid].counts[_BY_RANK[rank]] -= 1
         else:
             self.devices += 1
-        contributions = []
+        gids: list[int] = []
+        ranks: list[int] = []
         for e in out.endpoints:
             group = self._group(e.endpoint, out.site)
             group.counts[e.verdict] += 1
-            contributions.append(((group.endpoint, group.site), e.verdict))
+            gids.append(group.gid)
+            ranks.append(e.verdict.rank)
             if e.verdict is not Verdict.COMPLIANT:
                 category = e.reason.split(":", 1)[0][:80]
                 if category in self.reasons or len(self.reasons) < 50:
@@ -431,7 +451,8 @@ class FleetTally:
                     heapq.heappush(group.worst, item)
                 elif item[:2] > group.worst[0][:2]:
                     heapq.heapreplace(group.worst, item)
-        self.seen[out.key] = (when, seq, tuple(contributions))
+        n = len(gids)
+        self.seen[out.key] = struct.pack(f"<dI{n}H{n}B", when, seq, *gids, *ranks)
 
     def add_all(self, outcomes: Iterable[DeviceOutcome]) -> None:
         for out in outcomes:
@@ -441,7 +462,7 @@ class FleetTally:
 
     def _current(self, key: str, seq: int) -> bool:
         state = self.seen.get(key)
-        return state is not None and state[1] == seq
+        return state is not None and self._unpack(state)[1] == seq
 
     def checks(self) -> list[Check]:
         out: list[Check] = []

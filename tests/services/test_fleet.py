@@ -150,3 +150,24 @@ def test_parse_time_graph_fractions():
     assert parse_time("2026-12-03T10:01:12.1234567Z") == dt.datetime(2026, 12, 3, 10, 1, 12, 123456, dt.timezone.utc)
     assert parse_time("2026-12-03T10:01:12Z").tzinfo is not None
     assert parse_time("12/3/2026 10:01 AM") is None and parse_time("") is None
+
+
+def test_memo_never_changes_a_verdict(providers):
+    """Randomised: the memoised verdict of every observation equals a fresh judgement."""
+    import random
+
+    rng = random.Random(13)
+    memo = _judge(providers)
+    hops = [("10.1.0.1", 0), ("62.155.240.1", 3), ("4.69.140.1", 1), ("80.156.160.162", 6), (EU_PATH[-1][0], 9)]
+    pool = [[(a, base + rng.randrange(0, 30)) for a, base in hops[: rng.randrange(3, 6)]] for _ in range(25)]
+    for i in range(150):
+        # the same lowest RTTs, other probes anywhere above them: the memo's key
+        path = [
+            (a, rng.sample([low, low + rng.randrange(0, 9), low + rng.randrange(0, 9)], 3))
+            for a, low in rng.choice(pool)
+        ]
+        item = FleetItem(f"PC-{i}", line(f"PC-{i}", path))
+        got = memo.judge(item).endpoints[0]
+        fresh = _judge(providers).judge(item).endpoints[0]
+        assert (got.verdict, got.reason) == (fresh.verdict, fresh.reason), path
+    assert memo.memo_hits > 10
