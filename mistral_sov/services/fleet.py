@@ -49,7 +49,7 @@ NO_SITE = "(no site hint)"
 OTHER_SITES = "(other sites)"
 MAX_GROUPS_PER_ENDPOINT = 1000
 LT1_MS = 1.0
-MEMO_SIZE = 20_000
+MEMO_SIZE = 100_000  # about 150 bytes each (16-byte key, shared reason strings)
 _BY_RANK = {v.rank: v for v in Verdict}  # tracert's "<1 ms": the upper bound of what was measured
 
 
@@ -205,7 +205,8 @@ class DeviceJudge:
         self.flag_chain = flag_chain
         self.options = options or FleetOptions()
         self.now = self.options.now or dt.datetime.now(dt.timezone.utc)
-        self._memo: dict[Any, tuple[Verdict, str]] = {}
+        self._memo: dict[bytes, tuple[Verdict, str]] = {}
+        self._reasons: dict[str, str] = {}
         self.memo_hits = 0
 
     def _all(self, out: DeviceOutcome, rule: str, reason: str, hint: str) -> DeviceOutcome:
@@ -321,6 +322,8 @@ class DeviceJudge:
             reason = f"{top.rule_id}: {top.message}"
         if len(self._memo) >= MEMO_SIZE:
             self._memo.clear()
+            self._reasons.clear()
+        reason = self._reasons.setdefault(reason, reason)
         self._memo[key] = (verdict, reason)
         # warnings are counted and their reason kept; full checks only for what fails
         keep = check if verdict.rank > Verdict.WARNING.rank else None

@@ -11,8 +11,9 @@ reports wall time, devices/s and peak RSS (parent + worker processes), for
   points, verdicts, aggregation), with the default worker processes.
 
 Run:  python tests/benchmarks/fleet.py [--devices 10000 100000] [--endpoints 2]
-Prints the figures and the judge/parse ratio; memory is flat when peak RSS does not grow with
-the device count. Not collected by pytest; no timed assertions.
+Prints the figures, the judge/parse ratio (wall and CPU) and the CPU time (main + workers),
+which does not depend on what else the machine runs; memory is flat when peak RSS does not
+grow with the device count. Not collected by pytest; no timed assertions.
 """
 
 from __future__ import annotations
@@ -129,7 +130,7 @@ def generate(path: Path, devices: int, endpoints: int, seed: int = 7) -> None:
 
 
 CHILD = r"""
-import json, resource, sys, time, datetime as dt
+import json, os, resource, sys, time, datetime as dt
 from pathlib import Path
 args = json.loads(sys.argv[1])
 from mistral_sov.adapters.fleet.sources import FleetSource
@@ -158,9 +159,10 @@ else:
     args["summary"] = {k: v["summary"] for k, v in fleet["endpoints"].items()}
     args["verdict"] = report.verdict.value
 dt_s = time.perf_counter() - t0
-self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"devices": n, "seconds": dt_s, "self_mb": self_kb / 1024, "worker_mb": child_kb / 1024,
+me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+print(json.dumps({"devices": n, "seconds": dt_s, "self_mb": me.ru_maxrss / 1024, "worker_mb": kids.ru_maxrss / 1024,
+                  "cpu_s": cpu, "load": os.getloadavg()[0],
                   "summary": args.get("summary"), "verdict": args.get("verdict")}))
 """
 
@@ -205,8 +207,11 @@ def main() -> None:
                 f"peak {parse['self_mb']:.0f} MB\n"
                 f"  judge      : {judge['seconds']:6.1f} s  {n / judge['seconds']:9,.0f} devices/s  "
                 f"peak {judge['self_mb']:.0f} MB main + {judge['worker_mb']:.0f} MB largest worker\n"
-                f"  ratio judge/parse: {judge['seconds'] / parse['seconds']:.1f}x   verdict {judge['verdict']}; "
-                f"{judge['summary']}"
+                f"  ratio judge/parse: {judge['seconds'] / parse['seconds']:.1f}x wall, "
+                f"{judge['cpu_s'] / parse['cpu_s']:.1f}x CPU   verdict {judge['verdict']}; {judge['summary']}\n"
+                f"  CPU time: parse {parse['cpu_s']:.1f} s, judge {judge['cpu_s']:.1f} s (main + workers) = "
+                f"{n / judge['cpu_s']:,.0f} devices per CPU-second; load average during the run "
+                f"{judge['load']:.1f} on {os.cpu_count()} cores (other work shares the machine)"
             )
             file.unlink()
 
