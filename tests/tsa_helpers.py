@@ -246,3 +246,29 @@ def openssl_ts_verify(data: bytes, response_der: bytes, ca: Path) -> subprocess.
             text=True,
             check=False,
         )
+
+
+def openssl_ed25519_verify(data: bytes, signature: bytes, public_key: Path) -> subprocess.CompletedProcess[str]:
+    """The third-party judge of the Ed25519 signature: ``openssl pkeyutl -verify -rawin``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        d, sig = Path(tmp) / "signed-bytes.json", Path(tmp) / "signature.bin"
+        d.write_bytes(data)
+        sig.write_bytes(signature)
+        return subprocess.run(
+            [
+                "openssl",
+                "pkeyutl",
+                "-verify",
+                "-pubin",
+                "-inkey",
+                str(public_key),
+                "-rawin",
+                "-in",
+                str(d),
+                "-sigfile",
+                str(sig),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )

@@ -83,21 +83,6 @@ def check_url(url: str, where: str = "--timestamp-url") -> str:
     return url
 
 
-_DEFERRED: list[TimestampError] = []
-
-
-def choose_url(flag: str | None, policy_tsa: str | None, signing: bool) -> str | None:
-    """The TSA to use: ``--timestamp-url``, else the policy's ``evidence.tsa``; only when signing
-    (a token covers signed bytes). A flag without signing is a usage error (exit 2)."""
-    _DEFERRED.clear()  # a new run: failures of an earlier in-process run are not ours
-    if flag is not None and not signing:
-        raise InputError("--timestamp-url needs --sign-key", hint="a TSA time-stamps signed evidence only")
-    url = flag or policy_tsa
-    if url is None or not signing:
-        return None
-    return check_url(url, "--timestamp-url" if flag else "evidence.tsa")
-
-
 def _tsa_name(response: Any) -> str:
     try:
         name = response.tst_info.name
@@ -349,59 +334,6 @@ def _reason(exc: Exception) -> str:
     if marker in text:
         return text.split(marker, 1)[1].split('"', 1)[0]
     return text
-
-
-CLOCK_TOLERANCE_S = 300  # the signer's clock may run this far ahead of the TSA's
-
-
-_TOKENS: dict[tuple[str, str], dict[str, Any]] = {}
-
-
-def stamp(envelope: dict[str, Any], url: str, *, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
-    """Embed a token over the envelope's signed bytes (RFC 8785 form of the payload). One token
-    per signed content and TSA in a run: the report file and the stdout copy carry the same one."""
-    from mistral_sov.adapters import evidence
-
-    signed = evidence.canonical(envelope["payload"])
-    key = (hashlib.sha256(signed).hexdigest(), url)
-    if key not in _TOKENS:
-        _TOKENS[key] = request(signed, url, timeout=timeout)
-    envelope["timestamp"] = dict(_TOKENS[key])
-    return envelope
-
-
-def sign_report(report_json: bytes, key_path: Path, url: str | None) -> bytes:
-    """A JSON report as a signed evidence envelope; with ``url``, RFC 3161 time-stamped.
-
-    When the TSA fails the report is still signed (it then says "no trusted time": a trace is
-    never lost to a TSA outage) and the error is kept for ``raise_deferred`` (exit 3)."""
-    import json
-
-    from mistral_sov.adapters import evidence
-
-    envelope = evidence.sign(json.loads(report_json), evidence.load_private_key(key_path))
-    if url:
-        try:
-            envelope = stamp(envelope, url)
-        except TimestampError as exc:
-            _DEFERRED.append(exc)
-    return evidence.dump(envelope)
-
-
-def settle(status: int) -> int:
-    """After the reports are written: a TSA failure of ``sign_report`` turns a passing exit
-    status into 3 (TimestampError); a failing status (1, 3) stays, and the failure is a warning."""
-    if not _DEFERRED:
-        return status
-    first = _DEFERRED[0]
-    _DEFERRED.clear()
-    error = TimestampError(first.message + "; the evidence was written signed, without trusted time", hint=first.hint)
-    if status == 0:
-        raise error
-    import sys
-
-    sys.stderr.write(f"warning: {error.message}\n    hint: {error.hint}\n")
-    return status
 
 
 def response_bytes(entry: dict[str, Any]) -> bytes:

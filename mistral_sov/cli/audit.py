@@ -76,7 +76,7 @@ def pack(  # noqa: PLR0917
     from mistral_sov.adapters import audit_pack, audit_sources, evidence, sbom
     from mistral_sov.adapters.bundle import write_bundle
     from mistral_sov.adapters.catalogfile import load_catalog
-    from mistral_sov.adapters.timestamp import choose_url
+    from mistral_sov.adapters.evidence_time import choose_url
     from mistral_sov.cli._ui import echo, warn
     from mistral_sov.cli.common import load_policy
     from mistral_sov.errors import InputError, Location
@@ -174,7 +174,7 @@ def pack(  # noqa: PLR0917
         envelope = evidence.sign(index, key)
         signature = f"Ed25519 by key {envelope['signature']['public_key_sha256'][:16]}…"
         if tsa is not None:
-            from mistral_sov.adapters.timestamp import stamp
+            from mistral_sov.adapters.evidence_time import stamp
 
             envelope = stamp(envelope, tsa)
             trusted_time = f"RFC 3161 token of {envelope['timestamp']['gen_time']} from {tsa}"

@@ -29,8 +29,15 @@ def generate(
 def verify(
     file: Annotated[Path, typer.Argument(help="A signed JSON evidence file.")],
     public_key: Annotated[Path, typer.Option("--public-key", help="The signer's public key (PEM).")],
+    tsa_ca: Annotated[
+        Path | None,
+        typer.Option("--tsa-ca", help="Check the RFC 3161 timestamp against these TSA CA certificates (PEM)."),
+    ] = None,
 ) -> int:
-    """Exit 0 when the signature is valid, 1 when the evidence was changed, 2 when malformed."""
+    """Exit 0 when the signature is valid, 1 when the evidence was changed, 2 when malformed.
+
+    With --tsa-ca the trusted time is checked too: 1 when the token covers other bytes or does
+    not chain to the CA bundle, 3 when there is no token or it contradicts the evidence's time."""
     from mistral_sov.adapters import evidence
     from mistral_sov.cli._ui import echo
     from mistral_sov.errors import InputError, Location
@@ -42,6 +49,40 @@ def verify(
         raise InputError(
             f"cannot read '{file}': {exc.strerror}", location=Location(str(file)), hint="check the path"
         ) from None
+    cas = None
+    if tsa_ca is not None:
+        from mistral_sov.adapters.timestamp import load_ca_bundle
+
+        cas = load_ca_bundle(tsa_ca)
     ok, why = evidence.verify(data, key, str(file))
     echo(f"{'VALID' if ok else 'INVALID'}: {file}: {why}")
-    return 0 if ok else 1
+    if not ok:
+        return 1
+    from mistral_sov.adapters.evidence_time import check_envelope
+    from mistral_sov.adapters.timestamp import TimestampStatus
+
+    timed = check_envelope(data, str(file), cas)
+    status = timed.status
+    echo(f"{'trusted time' if timed.ok else 'time'}: {status.value}: {timed.message}")
+    if status in (TimestampStatus.VALID, TimestampStatus.UNCHECKED):
+        return 0
+    if status is TimestampStatus.MISSING:
+        return 3 if cas is not None else 0
+    if status is TimestampStatus.CONTRADICTED:
+        return 3
+    return 1
+
+
+@app.command("export")
+def export(
+    file: Annotated[Path, typer.Argument(help="A signed JSON evidence file.")],
+    out: Annotated[Path, typer.Option("--out", help="New or empty directory for the files.")],
+) -> int:
+    """Write the exact signed bytes, the signature and the RFC 3161 token as files, so anyone can
+    check them with OpenSSL alone (commands in the README.txt written beside them)."""
+    from mistral_sov.adapters.evidence_time import export_files
+    from mistral_sov.cli._ui import echo
+
+    for path in export_files(file, out):
+        echo(str(path))
+    return 0

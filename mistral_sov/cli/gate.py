@@ -330,7 +330,7 @@ def gate_command(  # noqa: PLR0917
         vantage=vantage,
     )
     units, _loaded = build_units(policy, bundle, residency_options)
-    from mistral_sov.adapters.timestamp import choose_url
+    from mistral_sov.adapters.evidence_time import choose_url
 
     policy_tsa = _loaded.policy.evidence.tsa if _loaded is not None else None
     tsa = choose_url(timestamp_url, policy_tsa, sign_key is not None)  # checked before the residency probes
@@ -346,7 +346,7 @@ def gate_command(  # noqa: PLR0917
     for fmt, path in specs:
         data = reports.render(report, fmt, fail_on=fail_on, base_dir=Path.cwd())
         if fmt == "json" and sign_key is not None:
-            from mistral_sov.adapters.timestamp import sign_report
+            from mistral_sov.adapters.evidence_time import sign_report
 
             data = sign_report(data, sign_key, tsa)
         _write(path, data)
@@ -362,7 +362,7 @@ def gate_command(  # noqa: PLR0917
     github_outputs(report, fail_on, os.environ)
     status = report.exit_status(fail_on)
     if tsa is not None:
-        from mistral_sov.adapters.timestamp import settle
+        from mistral_sov.adapters.evidence_time import settle
 
         status = type(status)(settle(int(status)))  # a TSA failure makes a pass exit 3
     if soft_fail and int(status):

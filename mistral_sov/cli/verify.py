@@ -41,7 +41,7 @@ def report_bytes(
 
     data = reports.render(report, fmt, fail_on=fail_on)
     if fmt == "json" and sign_key is not None:
-        from mistral_sov.adapters.timestamp import sign_report
+        from mistral_sov.adapters.evidence_time import sign_report
 
         data = sign_report(data, sign_key, timestamp_url)
     return data
@@ -180,7 +180,7 @@ def verify_residency(  # noqa: PLR0917
 ) -> int:
     """Trace each approved endpoint and prove every hop stays in the allowed zones."""
     from mistral_sov import reports
-    from mistral_sov.adapters.timestamp import choose_url
+    from mistral_sov.adapters.evidence_time import choose_url
     from mistral_sov.cli.residency_wiring import run_residency
     from mistral_sov.services.verify import VerifyOptions
 
@@ -224,7 +224,7 @@ def verify_residency(  # noqa: PLR0917
             result = run_residency(loaded, options, on_progress=on_progress)
     write_reports(result, specs, sign_key, fail_on.value, tsa)
     _show(result, output, sign_key, fail_on.value, tsa)
-    from mistral_sov.adapters.timestamp import settle
+    from mistral_sov.adapters.evidence_time import settle
 
     return settle(int(result.exit_status(fail_on.value)))  # a TSA failure makes a pass exit 3
 

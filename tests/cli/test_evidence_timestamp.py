@@ -6,13 +6,12 @@ judge the exported files. Hostile TSAs and tokens get defined exit codes."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 from clihelp import run_cli
 from sharedpaths import shared_path
-from tsa_helpers import LocalTSA, TestPKI, openssl_ts_verify
+from tsa_helpers import LocalTSA, TestPKI, openssl_ed25519_verify, openssl_ts_verify
 
 from mistral_sov.adapters import evidence, timestamp
 
@@ -79,29 +78,10 @@ def test_verify_residency_embeds_a_token_openssl_accepts(stamped: Path, pki: Tes
     judged = openssl_ts_verify(signed_bytes, timestamp.response_bytes(doc["timestamp"]), pki.ca)
     assert judged.returncode == 0 and "Verification: OK" in judged.stdout, judged.stderr
     # the same bytes are what Ed25519 signed: OpenSSL checks the signature too
-    check = stamped.parent / "check"
-    check.mkdir(exist_ok=True)
-    (check / "signed-bytes.json").write_bytes(signed_bytes)
     import base64
 
-    (check / "sig.bin").write_bytes(base64.b64decode(doc["signature"]["value"]))
-    verified = subprocess.run(
-        [
-            "openssl",
-            "pkeyutl",
-            "-verify",
-            "-pubin",
-            "-inkey",
-            str(keys / "mistral-sov-evidence.pub"),
-            "-rawin",
-            "-in",
-            str(check / "signed-bytes.json"),
-            "-sigfile",
-            str(check / "sig.bin"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    verified = openssl_ed25519_verify(
+        signed_bytes, base64.b64decode(doc["signature"]["value"]), keys / "mistral-sov-evidence.pub"
     )
     assert verified.returncode == 0 and "Signature Verified Successfully" in verified.stdout, verified.stderr
 
@@ -237,3 +217,63 @@ def test_audit_pack_index_is_time_stamped(
         )
     assert result.code == 3 and "did not answer" in result.err
     assert not (tmp_path / "pack2").exists()
+
+
+def verify(file: Path, keys: Path, *extra: str):  # type: ignore[no-untyped-def]
+    return run_cli("evidence", "verify", str(file), "--public-key", str(keys / "mistral-sov-evidence.pub"), *extra)
+
+
+def test_evidence_verify_trusted_time(stamped: Path, pki: TestPKI, keys: Path) -> None:
+    result = verify(stamped, keys, "--tsa-ca", str(pki.ca))
+    assert result.code == 0, result.out + result.err
+    assert "trusted time: valid" in result.out and "CN=Test TSA" in result.out
+    result = verify(stamped, keys)  # token present, not checked without --tsa-ca
+    assert result.code == 0 and "--tsa-ca" in result.out
+    result = verify(stamped, keys, "--tsa-ca", str(pki.rogue_ca))  # another CA: not vouched for
+    assert result.code == 1 and "untrusted" in result.out
+
+
+def test_evidence_verify_hostile_tokens(stamped: Path, pki: TestPKI, keys: Path, tmp_path: Path) -> None:
+    doc = json.loads(stamped.read_text(encoding="utf-8"))
+    # a token lifted from other evidence (other signed bytes): mismatch, exit 1
+    other = dict(doc)
+    other["timestamp"] = timestamp.request(b"other evidence", _tsa_url(doc))
+    lifted = tmp_path / "lifted.json"
+    lifted.write_bytes(evidence.dump(other))
+    result = verify(lifted, keys, "--tsa-ca", str(pki.ca))
+    assert result.code == 1 and "different bytes" in result.out
+    # garbage token: exit 1
+    bad = dict(doc, timestamp=dict(doc["timestamp"], response="AAAA"))
+    garbage = tmp_path / "garbage.json"
+    garbage.write_bytes(evidence.dump(bad))
+    assert verify(garbage, keys, "--tsa-ca", str(pki.ca)).code == 1
+    # no token while trusted time is asked for: inconclusive, exit 3
+    bare = {k: v for k, v in doc.items() if k != "timestamp"}
+    unstamped = tmp_path / "bare.json"
+    unstamped.write_bytes(evidence.dump(bare))
+    result = verify(unstamped, keys, "--tsa-ca", str(pki.ca))
+    assert result.code == 3 and "no trusted time" in result.out
+    assert verify(unstamped, keys).code == 0  # signed, says "no trusted time"
+    # a CA bundle that is not one: exit 2
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate", encoding="utf-8")
+    result = verify(stamped, keys, "--tsa-ca", str(junk))
+    assert result.code == 2 and "Traceback" not in result.err
+
+
+def _tsa_url(doc: dict) -> str:
+    return doc["timestamp"]["tsa_url"]
+
+
+def test_evidence_export_for_openssl(stamped: Path, pki: TestPKI, keys: Path, tmp_path: Path) -> None:
+    out = tmp_path / "check"
+    result = run_cli("evidence", "export", str(stamped), "--out", str(out))
+    assert result.code == 0, result.err
+    data = (out / "signed-bytes.json").read_bytes()
+    judged = openssl_ts_verify(data, (out / "timestamp.tsr").read_bytes(), pki.ca)
+    assert judged.returncode == 0 and "Verification: OK" in judged.stdout, judged.stderr
+    signature = openssl_ed25519_verify(data, (out / "signature.bin").read_bytes(), keys / "mistral-sov-evidence.pub")
+    assert signature.returncode == 0, signature.stderr
+    assert "openssl ts -verify" in (out / "README.txt").read_text(encoding="utf-8")
+    again = run_cli("evidence", "export", str(stamped), "--out", str(out))  # never overwrites
+    assert again.code == 2 and "refusing to overwrite" in again.err
