@@ -54,6 +54,12 @@ def build_providers(
         providers.sources.append(
             SourceInfo("cloud-ranges", "", "missing", {"note": f"no cloud range files installed in {directory}"})
         )
+    from mistral_sov.adapters.geo.asn_table import AsnTable
+
+    asn_table = AsnTable.load(directory)
+    if asn_table is not None:
+        providers.asn.append(asn_table)  # after any --geoip-db ASN database: explicit data first
+        providers.sources.append(asn_table.info())
     table = OperatorTable.load()
     providers.operators = table
     providers.sources.append(table.info())

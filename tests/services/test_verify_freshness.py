@@ -119,3 +119,24 @@ def test_report_carries_a_data_sources_check():
     names = [c.name for c in report.checks]
     assert names[-1] == "residency data sources"
     assert report.metadata["evidence"]["source_ages"] == []  # no SourceInfo given to Providers here
+
+
+def test_an_asn_table_lets_the_jurisdiction_check_run():
+    from mistral_sov.adapters.geo.asn_table import AsnTable
+
+    table = AsnTable(
+        b"46.4.0.0\t46.4.255.255\t24940\tDE\tHETZNER-AS\n10.0.0.0\t10.255.255.255\t0\tNone\tNot routed\n", "t"
+    )
+    p = _providers()
+    p.asn.append(table)
+    check = judge_trace(
+        recorded("eu-all.json"),
+        Target("t", "", "t", 443),
+        Zones(operator_jurisdictions={"CN": "fail"}, unknown_hops="allow"),
+        p,
+        vantage=parse_vantage("Frankfurt"),
+        address="3.120.0.10",
+    )
+    assert "RES-NOT-EVALUATED" not in {f.rule_id for f in check.findings}, check.findings
+    hop = check.residency.hops[1]
+    assert hop.asn == 24940 and hop.asn_source == "iptoasn"

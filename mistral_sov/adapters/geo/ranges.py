@@ -412,13 +412,14 @@ def update(
     """Download every provider's file with httpx into ``directory``.
 
     ``urls`` overrides the official locations (keys: aws, gcp, oci, cloudflare-v4,
-    cloudflare-v6, fastly); ``azure_url`` gives the weekly Azure file, otherwise it is looked
-    up on ``azure_page``. ``only`` limits to some providers. Files are validated before they
-    replace the stored copy, so a failed or bogus download never loses good data."""
+    cloudflare-v6, fastly; asn: the iptoasn.com IP -> AS table, fetched too); ``azure_url``
+    gives the weekly Azure file, otherwise it is looked up on ``azure_page``. ``only`` limits
+    to some providers. Files are validated before they replace the stored copy, so a failed or
+    bogus download never loses good data."""
     import httpx
 
     targets = dict(OFFICIAL_URLS)
-    targets.update(urls or {})
+    targets.update({k: v for k, v in (urls or {}).items() if k != "asn"})
     keys = ["azure", *targets]
     if only:
         keys = [k for k in keys if k.split("-")[0] in only or k in only]
@@ -447,7 +448,32 @@ def update(
             results.append(result)
             if on_result:
                 on_result(result)
+        if not only or "asn" in only:
+            result = _update_asn(client, Path(directory), (urls or {}).get("asn"))
+            results.append(result)
+            if on_result:
+                on_result(result)
     return results
+
+
+def _update_asn(client: Any, directory: Path, url: str | None) -> UpdateResult:
+    """The IP -> AS table (iptoasn.com), for the operator-jurisdiction check."""
+    import httpx
+
+    from mistral_sov.adapters.geo import asn_table
+
+    url = url or asn_table.IPTOASN_URL
+    try:
+        response = client.get(url)
+        response.raise_for_status()
+        table = asn_table.store(
+            directory, response.content, url, asn_table.http_date(response.headers.get("last-modified"))
+        )
+        return UpdateResult("asn", url, True, f"{table.version}, {table.count} ranges")
+    except httpx.HTTPError as exc:
+        return UpdateResult("asn", url, False, f"download failed: {exc}")
+    except InputError as exc:
+        return UpdateResult("asn", url, False, exc.message)
 
 
 UNDATED = ("cloudflare", "fastly")  # their lists carry no date or version

@@ -53,10 +53,18 @@ def test_geo_ranges_rejects_html_and_wrong_provider(tmp_path):
 
 
 def test_geo_ranges_store_tamper_and_update_from_local_server(tmp_path):
+    import gzip
     import http.server
+    import shutil
     import threading
 
-    base = shared_path("fixtures/cloud-ranges")
+    from mistral_sov.adapters.geo.asn_table import AsnTable
+
+    base = tmp_path / "served"
+    shutil.copytree(shared_path("fixtures/cloud-ranges"), base)
+    tsv = "3.120.0.0\t3.127.255.255\t16509\tUS\tAMAZON-02\n2a05:d000::\t2a05:d07f:ffff:ffff:ffff:ffff:ffff:ffff\t16509\tUS\tAMAZON-02\n"
+    (base / "ip2asn-combined.tsv.gz").write_bytes(gzip.compress(tsv.encode()))
+    tmp_path = tmp_path / "store"
 
     class Handler(http.server.SimpleHTTPRequestHandler):
         def __init__(self, *a, **k):
@@ -79,10 +87,22 @@ def test_geo_ranges_store_tamper_and_update_from_local_server(tmp_path):
                 "cloudflare-v4": f"{url}/cloudflare-v4-ip-ranges.txt",
                 "cloudflare-v6": f"{url}/cloudflare-v6-ip-ranges.txt",
                 "fastly": f"{url}/fastly-ip-ranges.json",
+                "asn": f"{url}/ip2asn-combined.tsv.gz",
             },
             azure_url=f"{url}/microsoft-azure-ip-ranges.json",
         )
         assert all(r.ok for r in results), results
+        assert [r.key for r in results][-1] == "asn"
+        table = AsnTable.load(tmp_path)
+        assert table is not None and table.asn("3.120.0.10").asn == 16509 and table.asn("8.8.8.8") is None
+        assert table.asn("2a05:d000::1").organisation == "AMAZON-02"
+        assert table.info().sha256 and table.info().kind == "asn"
+        (tmp_path / "asn-ip2asn-combined.tsv.gz").write_bytes(gzip.compress(b"1.0.0.0\t1.0.0.255\t13335\tUS\tX\n"))
+        with pytest.raises(InputError, match="changed since"):
+            AsnTable.load(tmp_path)
+        (base / "ip2asn-combined.tsv.gz").write_bytes(b"not\ta table\n")
+        bad_asn = ranges.update(tmp_path, only=("asn",), urls={"asn": f"{url}/ip2asn-combined.tsv.gz"})
+        assert not bad_asn[0].ok and "not 'start" in bad_asn[0].message
         bad = ranges.update(tmp_path, only=("aws",), urls={"aws": f"{url}/missing.json"})
         assert not bad[0].ok and "404" in bad[0].message
     finally:
