@@ -158,8 +158,9 @@ def parse_table(text: str, origin: str = TABLE) -> tuple[ControlRow, ...]:
     import yaml
 
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: 10x faster
+        root = yaml.compose(text, Loader=loader)
+        data = yaml.load(text, Loader=loader)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise _fail(origin, (mark.line + 1) if mark else 0, f"{origin} is not valid YAML", str(exc)) from None

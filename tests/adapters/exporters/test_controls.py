@@ -202,3 +202,15 @@ def test_unknown_id_and_unknown_option_are_refused():
     with pytest.raises(InputError):
         catalog_ids.choice_value("device_vendor_msft_policy_config_windowsai_disableclicktodo", "7")
     assert catalog_ids.choice_value("device_vendor_msft_policy_config_windowsai_disableclicktodo", "1").endswith("_1")
+
+
+def test_edge_and_windows_names_exist_in_microsofts_definitions():
+    """Edge and Windows cannot run here: every emitted Edge/Windows row must at least be a
+    setting in Microsoft's tracked definition list (the dated snapshot)."""
+    known = catalog_ids.snapshot()
+    for row in controls.load_table():
+        if not row.enforcing or row.product not in ("edge", "windows"):
+            continue
+        area = "microsoft_edge" if row.product == "edge" else "windowsai"
+        suffix = "_" + row.policy.lower()
+        assert any(area in sid and sid.endswith(suffix) for sid in known), row.label
