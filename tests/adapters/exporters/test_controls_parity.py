@@ -289,3 +289,12 @@ def test_every_platform_carries_the_same_controls():
     browsers_on_windows = {c for c in windows[0] if c[0] != "windows"}
     assert browsers_on_windows == linux  # the Windows channel now carries Firefox WebsiteFilter too
     assert ("firefox", "WebsiteFilter") in browsers_on_windows
+
+
+def test_powershell_grammar_catches_a_syntax_error():
+    """The tree-sitter judge is not blind: a script with one brace removed fails to parse."""
+    script = _render(VARIANTS["default"])["intune/detect.ps1"]
+    broken = script.replace(b"if (Test-Skip $v.Scope) { continue }", b"if (Test-Skip $v.Scope) { continue ", 1)
+    assert broken != script
+    with pytest.raises(AssertionError, match="syntax error"):
+        ps_tables(broken)
