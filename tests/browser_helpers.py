@@ -15,7 +15,9 @@ import contextlib
 import os
 import shutil
 import socket
+import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -35,6 +37,29 @@ def require(binary: str) -> str:
     if hasattr(os, "geteuid") and os.geteuid() != 0:
         pytest.skip("installing machine policy needs root")
     return found
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """End a browser started with ``start_new_session=True`` and every process it spawned
+    (its own process group only), then reap it."""
+    import signal
+
+    try:
+        if hasattr(os, "killpg"):
+            os.killpg(proc.pid, signal.SIGTERM)
+        else:
+            proc.terminate()
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        if hasattr(os, "killpg"):
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
+        proc.wait()
+    time.sleep(0.2)  # let the group's other processes exit before the profile is removed
 
 
 def free_port() -> int:

@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from browser_helpers import MARKER, LoopbackSite, free_port, installed, require
+from browser_helpers import MARKER, LoopbackSite, free_port, installed, require, stop
 
 from mistral_sov.adapters.catalogfile import load_catalog
 from mistral_sov.adapters.exporters.browsers import EXPORTER
@@ -56,7 +56,7 @@ class Chromium:
 
         binary = require("chromium")
         self.port = free_port()
-        self.profile = tempfile.TemporaryDirectory(prefix="mistral-sov-chromium-")
+        self.profile = tempfile.TemporaryDirectory(prefix="mistral-sov-chromium-", ignore_cleanup_errors=True)
         self.proc = subprocess.Popen(
             [
                 binary,
@@ -74,6 +74,7 @@ class Chromium:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 30
         targets: list[dict] = []
@@ -124,11 +125,7 @@ class Chromium:
             self.ws.close()
         except Exception:
             pass
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop(self.proc)
         self.profile.cleanup()
 
 

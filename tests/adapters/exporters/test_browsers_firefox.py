@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_helpers import MARKER, LoopbackSite, free_port, installed, require
+from browser_helpers import MARKER, LoopbackSite, free_port, installed, require, stop
 
 from mistral_sov.adapters.catalogfile import load_catalog
 from mistral_sov.adapters.exporters.browsers import EXPORTER
@@ -45,7 +45,7 @@ class Firefox:
         from marionette_driver.marionette import Marionette
 
         binary = require("firefox-esr")
-        self.profile = tempfile.TemporaryDirectory(prefix="mistral-sov-firefox-")
+        self.profile = tempfile.TemporaryDirectory(prefix="mistral-sov-firefox-", ignore_cleanup_errors=True)
         port = free_port()
         prefs = {
             "marionette.port": port,
@@ -75,6 +75,7 @@ class Firefox:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         try:
             self.m = Marionette(host="127.0.0.1", port=port)
@@ -111,12 +112,7 @@ class Firefox:
             self.m.delete_session()
         except Exception:
             pass
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop(self.proc)
         self.profile.cleanup()
 
 
