@@ -106,6 +106,13 @@ class MissingBackendError(MistralSovError):
     exit_status = ExitStatus.MISSING_BACKEND
 
 
+class EnvironmentProblem(MistralSovError):
+    """The machine cannot do what is asked: a read-only file system, a full disk or quota,
+    an I/O error, too many open files (exit 4, like a missing privilege or backend)."""
+
+    exit_status = ExitStatus.MISSING_BACKEND
+
+
 class ModelRefusedError(MistralSovError):
     """A local model may not be served: unapproved hash or licence, altered, truncated or not
     GGUF. Raised before any weights are loaded (exit 5)."""

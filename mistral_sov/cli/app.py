@@ -201,6 +201,22 @@ def main(argv: list[str] | None = None) -> None:
         code = ExitStatus.INTERRUPTED
     except BrokenPipeError:
         code = 0
+    except OSError as exc:  # the one place a file error that escaped a command becomes 2 or 4
+        if _debug["on"]:
+            raise
+        from mistral_sov.adapters.fileio import translate_os_error
+
+        error = translate_os_error(exc)
+        _print_error(error)
+        code = int(error.exit_status)
+    except RecursionError:
+        if _debug["on"]:
+            raise
+        sys.stderr.write(
+            "error: the input is nested too deeply to process\n"
+            "    hint: flatten the document; mistral-sov reads at most a few hundred levels\n"
+        )
+        code = ExitStatus.USAGE
     except Exception as exc:
         if _debug["on"]:
             raise

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -21,14 +20,19 @@ DEFAULT_BUNDLE = Path("mistral-sov-bundle")
 
 
 def _is_pack(directory: Path) -> bool:
+    return _pack_files(directory) is not None
+
+
+def _pack_files(directory: Path) -> dict[str, str] | None:
+    """The files an earlier pack wrote (``index.json`` lists them with SHA-256), or None."""
+    from mistral_sov.adapters.bundle import files_listing, read_json_file
     from mistral_sov.services.audit import PACK_KIND
 
-    try:
-        doc = json.loads((directory / "index.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
+    doc = read_json_file(directory / "index.json")
     payload = doc.get("payload", doc) if isinstance(doc, dict) else None
-    return isinstance(payload, dict) and payload.get("kind") == PACK_KIND
+    if not isinstance(payload, dict) or payload.get("kind") != PACK_KIND:
+        return None
+    return files_listing(payload.get("files"))
 
 
 def _pack_name(path: Path, taken: set[str]) -> str:
@@ -183,7 +187,7 @@ def pack(  # noqa: PLR0917
         signature, index_bytes = "unsigned (pass --sign-key)", evidence.dump(index)
     artifacts.append(Artifact("index.json", index_bytes))
     artifacts.append(Artifact("index.html", audit_pack.render_index_html(index, signature, trusted_time)))
-    write_bundle(out_dir, artifacts, is_ours=_is_pack)
+    write_bundle(out_dir, artifacts, owned_by=_pack_files, control=("index.json", "index.html"))
 
     echo(f"audit pack written to {out_dir} ({len(artifacts)} files; index {signature}; {trusted_time})")
     echo(f"  {len(records.to_complete)} field(s) to complete by a human: {out_dir / 'TO-COMPLETE.md'}")

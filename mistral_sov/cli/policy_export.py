@@ -66,7 +66,13 @@ def select_exporters(names: list[str]) -> list[Exporter]:
 def export(
     policy: PolicyOption = DEFAULT_POLICY,
     out: Annotated[
-        Path, typer.Option("--out", help="Bundle directory (replaced atomically as a whole).")
+        Path,
+        typer.Option(
+            "--out",
+            metavar="DIR",
+            help="Bundle folder. Only files of the previous export are replaced or removed; "
+            "anything else there is kept and listed.",
+        ),
     ] = DEFAULT_OUT,
     formats: Annotated[
         list[str] | None,
@@ -100,8 +106,10 @@ def export(
 
     for text in export_warnings(loaded.policy, [e.name for e in exporters]):
         warn(text)
+    from mistral_sov.adapters.exporters import EXPORTERS
+
     if check:
-        drift = check_bundle(out, artifacts)
+        drift = check_bundle(out, artifacts, roots=set(EXPORTERS))
         if drift:
             echo(f"{out}: {len(drift)} file(s) differ from a fresh export of {policy}:")
             for item in drift:
@@ -110,12 +118,19 @@ def export(
             raise typer.Exit(1)
         echo(f"{out}: up to date with {policy} ({len(artifacts)} files)")
         return
-    write_bundle(out, artifacts)
+    protect = {policy: "the policy file", policy.with_name("sovereignty.schema.json"): "the policy's JSON Schema"}
+    result = write_bundle(out, artifacts, roots=set(EXPORTERS), protect=protect)
     total = sum(len(a.data) for a in artifacts)
+    shown = out if result.out == out.absolute() else f"{out} (-> {result.out})"
     echo(
-        f"wrote {len(artifacts)} files ({total:,} bytes) to {out} "
+        f"wrote {len(artifacts)} files ({total:,} bytes; {len(result.written)} new or changed, "
+        f"{len(result.removed)} stale removed) to {shown} "
         f"[{', '.join(e.name for e in exporters)}]; policy sha256 {loaded.sha256[:12]}"
     )
+    if result.kept:
+        echo(f"kept {len(result.kept)} item(s) in {out} that this export did not write:")
+        for rel, reason in sorted(result.kept.items()):
+            echo(f"  {rel}  ({reason})")
 
 
 def diff(

@@ -114,13 +114,45 @@ def test_cli_export_bad_policy_names_location(capsys, tmp_path: Path) -> None:
     assert not (tmp_path / "b").exists()
 
 
-def test_cli_export_refuses_non_bundle_dir(capsys, tmp_path: Path, policy: Path) -> None:
+def test_cli_export_into_the_policy_folder_keeps_the_policy(capsys, tmp_path: Path) -> None:
+    """The issue's case: `policy export -p out/sovereignty.yaml --out out` deleted the policy."""
+    out = tmp_path / "out"
+    out.mkdir()
+    policy = out / "sovereignty.yaml"
+    shutil.copy(DATA, policy)
+    (out / "sovereignty.schema.json").write_text("{}", encoding="utf-8")
+    (out / ".git").mkdir()
+    (out / ".git" / "HEAD").write_text("ref: refs/heads/main\n", encoding="utf-8")
+    (out / "notes.md").write_text("ours", encoding="utf-8")
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    for formats in (["-f", "browsers", "-f", "network"], ["-f", "network"]):  # then one format less
+        code, stdout, err = run(capsys, "policy", "export", "-p", str(policy), "--out", str(out), *formats)
+        assert code == 0, err
+        assert {p: p.read_bytes() for p in before} == before
+        assert "sovereignty.yaml  (the policy file)" in stdout and ".git/" in stdout and "notes.md" in stdout
+    assert not (out / "browsers").exists()  # the stale format's files were ours: removed
+    code, stdout, err = run(
+        capsys, "policy", "export", "-p", str(policy), "--out", str(out), "-f", "network", "--check"
+    )
+    assert code == 0, stdout + err  # the policy, .git and notes are not bundle drift
+    (out / "network" / "mine.conf").write_text("x", encoding="utf-8")
+    code, stdout, _ = run(capsys, "policy", "export", "-p", str(policy), "--out", str(out), "-f", "network", "--check")
+    assert code == 1 and "unexpected: network/mine.conf" in stdout
+    # --out a parent of the policy folder: the policy's folder is kept whole
+    code, stdout, err = run(capsys, "policy", "export", "-p", str(policy), "--out", str(tmp_path), "-f", "network")
+    assert code == 0, err
+    assert "out/  (not written by mistral-sov)" in stdout
+    assert {p: p.read_bytes() for p in before} == before
+
+
+def test_cli_export_refuses_to_overwrite_a_foreign_file(capsys, tmp_path: Path, policy: Path) -> None:
     target = tmp_path / "docs"
-    target.mkdir()
-    (target / "notes.txt").write_text("keep", encoding="utf-8")
+    (target / "network").mkdir(parents=True)
+    (target / "network" / "hosts").write_text("127.0.0.1 printer\n", encoding="utf-8")
     code, _, err = run(capsys, "policy", "export", "-p", str(policy), "--out", str(target), "-f", "network")
-    assert code == 2 and "refusing to replace" in err
-    assert (target / "notes.txt").read_text(encoding="utf-8") == "keep"
+    assert code == 2 and "network/hosts' was not written by mistral-sov" in err and "hint:" in err
+    assert (target / "network" / "hosts").read_text(encoding="utf-8") == "127.0.0.1 printer\n"
+    assert sorted(p.name for p in target.rglob("*")) == ["hosts", "network"]
 
 
 def test_cli_export_too_many_browser_entries(capsys, tmp_path: Path, policy: Path) -> None:
