@@ -39,16 +39,14 @@ def verify(
     With --tsa-ca the trusted time is checked too: 1 when the token covers other bytes or does
     not chain to the CA bundle, 3 when there is no token or it contradicts the evidence's time."""
     from mistral_sov.adapters import evidence
+    from mistral_sov.adapters.fileio import translate_os_error
     from mistral_sov.cli._ui import echo
-    from mistral_sov.errors import InputError, Location
 
     key = evidence.load_public_key(public_key)
     try:
         data = file.read_bytes()
     except OSError as exc:
-        raise InputError(
-            f"cannot read '{file}': {exc.strerror}", location=Location(str(file)), hint="check the path"
-        ) from None
+        raise translate_os_error(exc, file, "read") from None
     cas = None
     if tsa_ca is not None:
         from mistral_sov.adapters.timestamp import load_ca_bundle
