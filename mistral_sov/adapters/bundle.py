@@ -318,6 +318,7 @@ def _foreign_entries(out: Path, owned: set[str]) -> Iterable[str]:
 def _plan(
     out: Path,
     artifacts: Sequence[Artifact],
+    *,
     roots: set[str] | None,
     protect: dict[Path, str],
     owned_by: Callable[[Path], dict[str, str] | None],
@@ -491,7 +492,12 @@ def write_bundle(
         with _lock(out, 10):
             _recover_staging(out)
             plan, info = _plan(
-                out, artifacts, None if roots is None else set(roots), protected, owned_by, frozenset(control)
+                out,
+                artifacts,
+                roots=None if roots is None else set(roots),
+                protect=protected,
+                owned_by=owned_by,
+                control=frozenset(control),
             )
             if plan.problems:
                 first = plan.problems[0]

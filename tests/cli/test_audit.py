@@ -288,10 +288,13 @@ def test_refuses_to_replace_a_foreign_directory(site: dict[str, Path], tmp_path:
 def test_rerun_replaces_a_pack_atomically(site: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "pack"
     assert run_cli(*pack_args(site, out)).code == 0
-    (out / "stale-extra.txt").write_text("left from an older pack", encoding="utf-8")
-    assert run_cli(*pack_args(site, out)).code == 0
-    assert not (out / "stale-extra.txt").exists()
+    (out / "my-notes.txt").write_text("written by the auditor", encoding="utf-8")
+    result = run_cli(*pack_args(site, out))
+    assert result.code == 0
+    # a re-run replaces the pack's own files, never one it did not write (kept and listed)
+    assert (out / "my-notes.txt").read_text(encoding="utf-8") == "written by the auditor"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".pack")]  # no temporary leftovers
+    assert not (out / ".mistral-sov-export").exists()
     index = json.loads((out / "index.json").read_text(encoding="utf-8"))
     assert index["kind"] == "mistral-sov-audit-pack"  # unsigned without --sign-key
 
