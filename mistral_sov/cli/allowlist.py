@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mistral_sov.cli._ui import OutputFormat
 from mistral_sov.cli.common import DEFAULT_POLICY, OutputOption, PolicyOption
+
+if TYPE_CHECKING:
+    from mistral_sov.adapters.policyfile import LoadedPolicy
 
 app = typer.Typer(help="Manage and test the approved-endpoint allowlist.", no_args_is_help=True)
 
@@ -90,41 +95,80 @@ def check(
         raise typer.Exit(ExitStatus.CHECK_FAILED)
 
 
-def _write_policy(path: object, loaded: object, new_text: str) -> None:
-    """Re-validate ``new_text`` and write it atomically with the file's own encoding/BOM."""
-    from pathlib import Path
-
-    from mistral_sov.adapters.catalogfile import load_catalog
-    from mistral_sov.adapters.fileio import atomic_write_bytes
-    from mistral_sov.adapters.policyfile import LoadedPolicy, parse_policy, read_policy_bytes
-
-    assert isinstance(path, Path) and isinstance(loaded, LoadedPolicy)
-    original = read_policy_bytes(path)
+def _encode_like(original: bytes, text: str) -> bytes:
+    """``text`` in the file's own encoding and byte-order mark (UTF-8, UTF-8 BOM, UTF-16)."""
+    if original.startswith(b"\xff\xfe"):
+        return b"\xff\xfe" + text.encode("utf-16-le")
+    if original.startswith(b"\xfe\xff"):
+        return b"\xfe\xff" + text.encode("utf-16-be")
     bom = b"\xef\xbb\xbf" if original.startswith(b"\xef\xbb\xbf") else b""
-    data = bom + new_text.encode("utf-8")
-    parse_policy(data, str(path), load_catalog())  # refuse to write an invalid policy
-    atomic_write_bytes(path, data)
+    return bom + text.encode("utf-8")
+
+
+def _edit_policy(path: Path, what: str, change: Callable[[LoadedPolicy], tuple[str, str]]) -> None:
+    """Read-modify-write ``path`` under a lock, so concurrent edits never lose an update:
+    load, let ``change`` produce the new text (and a note), re-validate, and write atomically
+    only if the file still holds what was read (exit 2 otherwise)."""
+    from mistral_sov.adapters.catalogfile import load_catalog
+    from mistral_sov.adapters.fileio import atomic_write_bytes, edit_lock
+    from mistral_sov.adapters.policyfile import parse_policy, read_policy_bytes
+    from mistral_sov.cli._ui import echo, warn
+    from mistral_sov.errors import InputError, PolicyError
+
+    with edit_lock(path):
+        original = read_policy_bytes(path)
+        loaded = parse_policy(original, str(path), load_catalog())  # the very bytes compared before the write
+        new_text, note = change(loaded)
+        data = _encode_like(original, new_text)
+        try:
+            parse_policy(data, str(path), load_catalog())  # refuse to write an invalid policy
+        except PolicyError as exc:
+            # the file was valid before: whatever is wrong now comes from the requested change
+            problems = [d for d in exc.diagnostics() if d.severity == "error"]
+            raise InputError(
+                f"{what} would make the policy invalid: {problems[0].message}; '{path}' was not changed",
+                hint=problems[0].hint or "check the values you passed",
+                diagnostics=[
+                    type(d)(
+                        f"{what} would make the policy invalid: {d.message} ('{path}' was not changed)",
+                        None,
+                        d.field,
+                        d.hint,
+                    )
+                    for d in problems
+                ],
+            ) from None
+        atomic_write_bytes(path, data, expect=original)
+    if note:
+        warn(note)
+    echo(f"{what}: written to {path}")
 
 
 @app.command("add")
 def add(
-    url: Annotated[str, typer.Argument(help="Endpoint URL, e.g. https://mistral.example.eu")],
-    name: Annotated[str | None, typer.Option("--name", help="Endpoint name (default: from the host).")] = None,
-    region: Annotated[str | None, typer.Option("--region", help="Cloud region, e.g. azure:germanywestcentral.")] = None,
+    url: Annotated[str, typer.Argument(metavar="URL", help="Endpoint URL, e.g. https://mistral.example.eu")],
+    name: Annotated[
+        str | None, typer.Option("--name", metavar="NAME", help="Endpoint name (default: from the host).")
+    ] = None,
+    region: Annotated[
+        str | None,
+        typer.Option("--region", metavar="PROVIDER:REGION", help="Cloud region, e.g. azure:germanywestcentral."),
+    ] = None,
     private_link: Annotated[bool, typer.Option("--private-link", help="Reached through a private link.")] = False,
     policy: PolicyOption = DEFAULT_POLICY,
 ) -> None:
-    """Approve an endpoint: append it to the policy, keeping comments and formatting."""
+    """Approve an endpoint: append it to the policy, keeping comments and formatting.
+
+    Concurrent edits of the same file are serialised; if another program changed the file
+    meanwhile, nothing is written (exit 2).
+    """
     import re
     from urllib.parse import urlsplit
 
-    from mistral_sov.adapters.policyedit import add_list_item
-    from mistral_sov.cli._ui import echo
-    from mistral_sov.cli.common import load_policy
+    from mistral_sov.adapters.policyedit import edit_list
     from mistral_sov.core.policy import normalize_url
     from mistral_sov.errors import InputError
 
-    loaded = load_policy(policy)
     normalized, notes = normalize_url(url)
     for severity, message, hint in notes:
         if severity == "error":
@@ -132,17 +176,18 @@ def add(
     host = urlsplit(normalized).hostname or ""
     if name is None:
         name = re.sub(r"[^A-Za-z0-9._-]", "-", host.split(".")[0])[:64] or "endpoint"
-    existing = {e.name for e in loaded.policy.endpoints}
-    if name in existing:
-        raise InputError(f"an endpoint named '{name}' already exists", hint="choose another --name")
-    if any(e.url == normalized for e in loaded.policy.endpoints):
-        raise InputError(f"'{normalized}' is already approved", hint="see `mistral-sov allowlist list`")
-    entry: dict[str, object] = {"name": name, "url": normalized, "region": region}
-    if private_link:
-        entry["private_link"] = True
-    new_text = add_list_item(loaded.doc, "endpoints", entry)
-    _write_policy(policy, loaded, new_text)
-    echo(f"added endpoint '{name}' ({normalized}) to {policy}")
+
+    def change(loaded: LoadedPolicy) -> tuple[str, str]:
+        if name in {e.name for e in loaded.policy.endpoints}:
+            raise InputError(f"an endpoint named '{name}' already exists", hint="choose another --name")
+        if any(e.url == normalized for e in loaded.policy.endpoints):
+            raise InputError(f"'{normalized}' is already approved", hint="see `mistral-sov allowlist list`")
+        entry: dict[str, object] = {"name": name, "url": normalized, "region": region}
+        if private_link:
+            entry["private_link"] = True
+        return edit_list(loaded.doc.text, str(loaded.path), "endpoints", add=entry)
+
+    _edit_policy(policy, f"adding endpoint '{name}' ({normalized})", change)
 
 
 @app.command("remove")
@@ -151,23 +196,23 @@ def remove(
     policy: PolicyOption = DEFAULT_POLICY,
 ) -> None:
     """Remove an approved endpoint from the policy, keeping comments and formatting."""
-    from mistral_sov.adapters.policyedit import remove_list_item
-    from mistral_sov.cli._ui import echo
-    from mistral_sov.cli.common import load_policy
+    from mistral_sov.adapters.policyedit import edit_list
     from mistral_sov.core.policy import normalize_url, suggest
     from mistral_sov.errors import InputError
 
-    loaded = load_policy(policy)
-    endpoints = loaded.policy.endpoints
     wanted_url = normalize_url(target)[0] if "://" in target else None
-    index = next(
-        (i for i, e in enumerate(endpoints) if e.name == target or (wanted_url and e.url == wanted_url)),
-        None,
-    )
-    if index is None:
-        raise InputError(
-            f"no approved endpoint '{target}'",
-            hint=suggest(target, [e.name for e in endpoints]) or "see `mistral-sov allowlist list`",
+
+    def change(loaded: LoadedPolicy) -> tuple[str, str]:
+        endpoints = loaded.policy.endpoints
+        index = next(
+            (i for i, e in enumerate(endpoints) if e.name == target or (wanted_url and e.url == wanted_url)),
+            None,
         )
-    _write_policy(policy, loaded, remove_list_item(loaded.doc, "endpoints", index))
-    echo(f"removed endpoint '{endpoints[index].name}' from {policy}")
+        if index is None:
+            raise InputError(
+                f"no approved endpoint '{target}'",
+                hint=suggest(target, [e.name for e in endpoints]) or "see `mistral-sov allowlist list`",
+            )
+        return edit_list(loaded.doc.text, str(loaded.path), "endpoints", remove=index)
+
+    _edit_policy(policy, f"removing endpoint '{target}'", change)
