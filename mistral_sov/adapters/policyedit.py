@@ -114,7 +114,10 @@ def edit_list(
 
 
 def _yaml_printable(ch: str) -> bool:
+    """Printable for YAML and not a line break (U+2028/U+2029 break lines) nor a BOM."""
     o = ord(ch)
+    if o in (0x2028, 0x2029, 0xFEFF):
+        return False
     return o in (0x9, 0x20) or 0x21 <= o <= 0x7E or 0xA0 <= o <= 0xD7FF or 0xE000 <= o <= 0xFFFD or o >= 0x10000
 
 
@@ -142,8 +145,9 @@ def yaml_scalar(value: Any) -> str:
         plain_ok = not any(c in value for c in "#,[]{}")  # safe in block and flow context alike
         if value and value == value.strip() and plain_ok and all(_yaml_printable(c) for c in value):
             try:  # plain when it reads back as the same string (URLs: no quotes needed)
-                if yaml.safe_load(f"k: {value}") == {"k": value}:
-                    return value
+                block = yaml.safe_load(f"k: {value}") == {"k": value}
+                if block and yaml.safe_load(f"[{{k: {value}, j: 1}}]") == [{"k": value, "j": 1}]:
+                    return value  # the same in block and flow context
             except yaml.YAMLError:
                 pass
         return double_quoted(value)
