@@ -6,11 +6,19 @@ iterative builder, so that:
 - every value and key keeps its ``line:column`` (``LocatedDoc.where(path)``);
 - duplicate keys, non-string keys, unknown tags and multiple documents are errors;
 - nesting depth, alias expansion (YAML "billion laughs") and file size are bounded,
-  and recursive aliases are refused: no hang, no unbounded memory, no C-stack overflow.
+  and recursive aliases are refused: no hang, no unbounded memory, no C-stack overflow;
+- untagged plain scalars follow the **YAML 1.2 core schema**, not YAML 1.1: only
+  ``true``/``false`` are booleans, so ``NO`` (Norway), ``yes``, ``on`` and ``off`` stay text;
+  ``010`` is ten, ``1:30`` is text, ``1e3`` is a number; no implicit timestamps;
+- an explicit tag with a value it cannot hold (``!!bool maybe``, ``!!int ""``) is an error
+  at its line, never a crash;
+- a merge (``<<: *base``) may be followed by keys that override merged ones.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +41,55 @@ _STD_TAGS = {
     "tag:yaml.org,2002:merge",
     "!",
 }
+
+
+_T = "tag:yaml.org,2002:"
+_CORE = [  # YAML 1.2.2 core schema, section 10.3.2
+    (re.compile(r"^(?:~|null|Null|NULL|)$"), _T + "null"),
+    (re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), _T + "bool"),
+    (re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), _T + "int"),
+    (
+        re.compile(
+            r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+        ),
+        _T + "float",
+    ),
+]
+YAML11_BOOLEANS = frozenset("y Y yes Yes YES n N no No NO on On ON off Off OFF".split())
+
+
+def core_tag(value: str, plain: bool) -> str:
+    """The tag the YAML 1.2 core schema gives an untagged scalar."""
+    if not plain:
+        return _T + "str"
+    if value == "<<":
+        return _T + "merge"
+    for pattern, tag in _CORE:
+        if pattern.match(value):
+            return tag
+    return _T + "str"
+
+
+def core_value(value: str, tag: str) -> Any:
+    """Construct an implicitly tagged core-schema scalar (no YAML 1.1 octal or sexagesimal)."""
+    if tag == _T + "null":
+        return None
+    if tag == _T + "bool":
+        return value.lower() == "true"
+    if tag == _T + "int":
+        if value.startswith("0o"):
+            return int(value[2:], 8)
+        if value.startswith("0x"):
+            return int(value[2:], 16)
+        return int(value, 10)
+    if tag == _T + "float":
+        low = value.lower()
+        if low.endswith(".inf"):
+            return -math.inf if low.startswith("-") else math.inf
+        if low == ".nan":
+            return math.nan
+        return float(value)
+    return value
 
 
 @dataclass
@@ -97,7 +154,7 @@ def decode(data: bytes, file: str) -> str:
 
 
 class _Frame:
-    __slots__ = ("anchor", "container", "is_map", "key", "key_mark", "last_end", "mark", "path", "size")
+    __slots__ = ("anchor", "container", "is_map", "key", "key_mark", "last_end", "mark", "merged", "path", "size")
 
     def __init__(self, container: Any, is_map: bool, path: Path_, anchor: str | None, mark: Any) -> None:
         self.container = container
@@ -109,6 +166,7 @@ class _Frame:
         self.key_mark: Any = None
         self.size = 1
         self.last_end = mark.index
+        self.merged: set[str] = set()  # keys that came from '<<' and may still be overridden
 
 
 _NO_KEY = object()
@@ -120,7 +178,6 @@ def load_yaml(text: str, file: str) -> LocatedDoc:
     from yaml import events as ev
 
     loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    resolver: Any = yaml.resolver.Resolver()
     constructor = yaml.constructor.SafeConstructor()
     doc = LocatedDoc(None, file, text)
     stack: list[_Frame] = []
@@ -142,7 +199,9 @@ def load_yaml(text: str, file: str) -> LocatedDoc:
             if top.key is _NO_KEY:
                 if not isinstance(value, str) or isinstance(value, bool):
                     raise _error(file, mark, f"mapping keys must be strings, got {value!r}", "quote the key")
-                if value in top.container:
+                if value in top.merged:
+                    top.merged.discard(value)  # an explicit key overrides a merged one
+                elif value in top.container:
                     first = doc.keys.get((*top.path, value))
                     where = f" (first at line {first[0]})" if first else ""
                     raise _error(
@@ -223,16 +282,30 @@ def load_yaml(text: str, file: str) -> LocatedDoc:
             elif isinstance(event, ev.ScalarEvent):
                 check_tag(event.tag, mark)
                 tag = event.tag
-                if tag is None or tag == "!":
-                    tag = resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
-                node = yaml.ScalarNode(tag, event.value, mark, event.end_mark, event.style)
-                if tag == "tag:yaml.org,2002:merge":
+                implicit = tag is None or tag == "!"
+                if implicit:
+                    tag = core_tag(event.value, bool(event.implicit[0]) and tag is None)
+                if tag == _T + "merge":
                     value: Any = "<<"
+                elif implicit:
+                    try:
+                        value = core_value(event.value, tag)
+                    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+                        raise _error(
+                            file, mark, f"invalid number: {exc}", "quote the value to keep it as text"
+                        ) from None
                 else:
+                    node = yaml.ScalarNode(tag, event.value, mark, event.end_mark, event.style)
                     try:
                         value = constructor.construct_object(node, deep=True)
-                    except (yaml.YAMLError, ValueError, OverflowError) as exc:
-                        raise _error(file, mark, f"invalid value: {exc}", "quote the value") from None
+                    except Exception:  # PyYAML constructors raise KeyError/IndexError/... on odd values
+                        short = tag.rsplit(":", 1)[-1]
+                        raise _error(
+                            file,
+                            mark,
+                            f"'{event.value}' is not a valid !!{short} value",
+                            f"remove the '!!{short}' tag, or write a valid {short}",
+                        ) from None
                 if stack and not (stack[-1].is_map and stack[-1].key is _NO_KEY):
                     doc.values[child_path()] = (mark.line + 1, mark.column + 1)
                 elif not stack:
@@ -287,4 +360,6 @@ def _merge(frame: _Frame, value: Any, mark: Any, file: str) -> None:
         if not isinstance(src, dict):
             raise _error(file, mark, "'<<' merges only mappings", "point '<<' at a mapping anchor")
         for k, v in src.items():
-            frame.container.setdefault(k, v)
+            if k not in frame.container:
+                frame.container[k] = v
+                frame.merged.add(k)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from mistral_sov.core.policy import suggest
 from mistral_sov.errors import Diagnostic, PolicyError
-from mistral_sov.yamlsrc import LocatedDoc
+from mistral_sov.yamlsrc import YAML11_BOOLEANS, LocatedDoc
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -86,12 +86,13 @@ def diagnostics_from(exc: ValidationError, doc: LocatedDoc, fields_at: Any = Non
                 f"add '{name}:' (see docs/policy.md)",
             )
         elif kind in _TYPE_NAMES:
-            diag = Diagnostic(
-                f"expected {_TYPE_NAMES[kind]}, got {_describe(value)}",
-                doc.where(path),
-                field,
-                "quote text values; write lists as [a, b] or one '- item' per line",
-            )
+            hint = "quote text values; write lists as [a, b] or one '- item' per line"
+            if kind == "bool_type" and isinstance(value, str) and value in YAML11_BOOLEANS:
+                hint = (
+                    f"write true or false: this file is read as YAML 1.2, where '{value}' is text "
+                    "(so that country codes such as NO stay text)"
+                )
+            diag = Diagnostic(f"expected {_TYPE_NAMES[kind]}, got {_describe(value)}", doc.where(path), field, hint)
         else:
             msg = err["msg"]
             if kind == "string_pattern_mismatch":

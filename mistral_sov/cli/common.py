@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -28,6 +29,21 @@ OutputOption = Annotated[
     OutputFormat,
     typer.Option("-o", "--output", help="Output format.", case_sensitive=False),
 ]
+
+
+class ProbeMethod(str, Enum):
+    """Residency probe type (``--method``): a real enum, so Typer refuses other values (exit 2)."""
+
+    tcp = "tcp"
+    udp = "udp"
+    icmp = "icmp"
+
+
+class FailOn(str, Enum):
+    """Which verdict fails a run (``--fail-on``)."""
+
+    warning = "warning"
+    violation = "violation"
 
 
 def load_policy(path: Path, *, print_warnings: bool = True) -> LoadedPolicy:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from mistral_sov.cli._ui import OutputFormat
-from mistral_sov.cli.common import DEFAULT_POLICY, PolicyOption
+from mistral_sov.cli.common import DEFAULT_POLICY, FailOn, PolicyOption, ProbeMethod
 
 if TYPE_CHECKING:
     from mistral_sov.core.findings import Check, Report
@@ -237,12 +237,10 @@ def gate_command(  # noqa: PLR0917
         typer.Option("--only", metavar="CHECKS", help="Run only these checks (comma-separated or repeated)."),
     ] = None,
     skip: Annotated[list[str] | None, typer.Option("--skip", metavar="CHECKS", help="Skip these checks.")] = None,
-    fail_on: Annotated[
-        str,
-        typer.Option(
-            "--fail-on", metavar="warning|violation", help="Fail on 'violation' (default) or also on 'warning'."
-        ),
-    ] = "violation",
+    fail_on_choice: Annotated[
+        FailOn,
+        typer.Option("--fail-on", case_sensitive=False, help="Fail on 'violation' (default) or also on 'warning'."),
+    ] = FailOn.violation,
     soft_fail: Annotated[bool, typer.Option("--soft-fail", help="Report, but always exit 0.")] = False,
     report_specs: Annotated[
         list[str] | None,
@@ -266,8 +264,9 @@ def gate_command(  # noqa: PLR0917
         list[str] | None,
         typer.Option("--endpoint", metavar="NAME", help="Residency: only these endpoints (repeatable)."),
     ] = None,
-    method: Annotated[
-        str | None, typer.Option("--method", metavar="tcp|udp|icmp", help="Residency: probe type (default tcp).")
+    method_choice: Annotated[
+        ProbeMethod | None,
+        typer.Option("--method", case_sensitive=False, help="Residency: probe type (default tcp)."),
     ] = None,
     port: Annotated[int | None, typer.Option("--port", min=1, max=65535, help="Residency: destination port.")] = None,
     probes: Annotated[int | None, typer.Option("--probes", min=1, max=16, help="Residency: probes per hop.")] = None,
@@ -298,15 +297,10 @@ def gate_command(  # noqa: PLR0917
     from datetime import datetime, timezone
 
     from mistral_sov import __version__, reports
-    from mistral_sov.errors import InputError
     from mistral_sov.services import gate
 
-    if fail_on not in ("violation", "warning"):
-        raise InputError(
-            f"--fail-on: '{fail_on}' is not 'violation' or 'warning'",
-            field="--fail-on",
-            hint="use --fail-on warning to fail on warnings too",
-        )
+    fail_on = fail_on_choice.value
+    method = method_choice.value if method_choice is not None else None
     only_list = gate.parse_check_list(only, "--only")
     skip_list = gate.parse_check_list(skip, "--skip")
     specs = [reports.parse_report_spec(s) for s in report_specs or []]

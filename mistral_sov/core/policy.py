@@ -182,6 +182,35 @@ class Issue:
         return dotted(self.path)
 
 
+# Codes administrators meet in EU texts that are not ISO 3166-1 alpha-2.
+NON_ISO_COUNTRY_CODES = {
+    "UK": ("GB", "ISO 3166 writes the United Kingdom as GB; UK is only reserved"),
+    "EL": ("GR", "EU documents write Greece as EL; ISO 3166 writes GR"),
+}
+
+
+# anything outside the XML 1.0 Char production
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _strings(value: Any, path: Path_) -> list[tuple[Path_, str]]:
+    """Every string in the policy (keys of mappings included) with its path."""
+    out: list[tuple[Path_, str]] = []
+    if isinstance(value, str):
+        out.append((path, value))
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            out += _strings(getattr(value, name), (*path, name))
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            out += _strings(str(k), (*path, str(k)))
+            out += _strings(v, (*path, str(k)))
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            out += _strings(v, (*path, i))
+    return out
+
+
 def dotted(path: Path_) -> str:
     out = ""
     for part in path:
@@ -278,24 +307,43 @@ def check_policy(policy: Policy) -> list[Issue]:
     issues: list[Issue] = []
     add = issues.append
 
+    # --- text every export format can carry (XML 1.0 characters: the ADMX/ADML, plist and
+    # Intune formats refuse the rest, so validate refuses it too — one rule for all)
+    for path, text in _strings(policy, ()):
+        found = _NOT_XML.search(text)
+        if found is not None:
+            bad = found.group()
+            add(
+                Issue(
+                    path,
+                    f"contains the control character U+{ord(bad):04X}, which the exported policy files cannot carry",
+                    "remove it (retype the value; it often comes from a copy-paste)",
+                )
+            )
+
     # --- zones
     for i, code in enumerate(policy.zones.allowed_countries):
         if code in COUNTRY_GROUPS:
             continue
         if not is_country(code):
-            hint = (
-                f"write '{code.upper()}': country codes are upper case"
-                if is_country(code.upper())
-                else "use an ISO 3166-1 alpha-2 code such as DE, or the groups EU / EEA"
-            )
+            alias = NON_ISO_COUNTRY_CODES.get(code.upper())
+            if alias:
+                hint = f"did you mean '{alias[0]}'? ({alias[1]})"
+            elif is_country(code.upper()):
+                hint = f"write '{code.upper()}': country codes are upper case"
+            else:
+                hint = "use an ISO 3166-1 alpha-2 code such as DE, or the groups EU / EEA"
             add(Issue(("zones", "allowed_countries", i), f"unknown country code '{code}'", hint))
     for code in policy.zones.operator_jurisdictions:
         if not is_country(code) and code not in COUNTRY_GROUPS:
+            alias = NON_ISO_COUNTRY_CODES.get(code.upper())
             add(
                 Issue(
                     ("zones", "operator_jurisdictions", code),
                     f"unknown country code '{code}'",
-                    "keys are ISO 3166-1 alpha-2 codes of an operator's parent company, e.g. US or CN",
+                    f"did you mean '{alias[0]}'? ({alias[1]})"
+                    if alias
+                    else "keys are ISO 3166-1 alpha-2 codes of an operator's parent company, e.g. US or CN",
                 )
             )
     known_regions = cloud_regions()

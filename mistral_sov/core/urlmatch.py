@@ -156,6 +156,10 @@ def parse_filter(text: str, *, allow: bool, data: object = None) -> UrlFilter:
     if rest.startswith("."):
         match_subdomains = False
         rest = rest[1:]
+    if rest.count(":") >= 2 and not rest.startswith("["):  # a bare IPv6 address: bracket it
+        bare, sep, tail = rest.partition("/")
+        if is_ip(bare):
+            rest = f"[{bare}]{sep}{tail}"
     try:
         parts = urlsplit("//" + rest)
         port = parts.port or 0

@@ -88,6 +88,18 @@ def test_starter_is_valid() -> None:
         ("private_link: true", "private_link: 'yes'", "expected true or false, got the string 'yes'"),
         ("catalog: all", "catalog: [chat, imagez]", "unknown category 'imagez'"),
         ("extra_domains: [example-ai.net]", "extra_domains: [chatgpt.com]\n  # x", ""),
+        ("[DE, NL, FR]", "[DE, UK]", "did you mean 'GB'?"),
+        ("[DE, NL, FR]", "[DE, EL]", "did you mean 'GR'?"),
+        ("{US: warn}", "{UK: warn}", "did you mean 'GB'?"),
+        ("[DE, NL, FR]", "[DE, NO, SE]", ""),  # Norway: YAML 1.2 keeps NO as text
+        ("private_link: true", "private_link: yes", "read as YAML 1.2, where 'yes' is text"),
+        ("organization: Contoso Bank AG", 'organization: "Contoso\\x07 Bank"', "control character U+0007"),
+        (
+            "private_link: true",
+            'private_link: true\n    description: "a\\x1bb"',
+            "s.yaml:15:18: error: endpoints[0].description: contains the control character U+001B",
+        ),
+        ("exceptions: []", "exceptions: []\n  base: &b {x: 1}", "unknown key 'base'"),
     ],
 )
 def test_each_error_is_located_and_explained(old: str, new: str, expected: str) -> None:
