@@ -12,12 +12,15 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -123,3 +126,121 @@ def installed(path: Path, data: bytes) -> Iterator[Path]:
     finally:
         path.unlink(missing_ok=True)
         sidecar.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- Chromium
+
+POLICY_DIR = Path("/etc/chromium/policies/managed")
+POLICY_FILE = POLICY_DIR / "zz-mistral-sov-test.json"
+
+# the JavaScript the policy page is read with: every row of every (shadow-DOM) policy table
+ROWS_JS = r"""(() => {
+  const out = [];
+  function walk(root) {
+    for (const el of root.querySelectorAll('*')) {
+      if (el.shadowRoot) walk(el.shadowRoot);
+      if (el.classList && el.classList.contains('policy') && el.classList.contains('row')) {
+        out.push(el.innerText.replace(/\s+/g, ' ').trim());
+      }
+    }
+  }
+  walk(document);
+  return JSON.stringify(out);
+})()"""
+
+
+class Chromium:
+    """One headless Chromium driven over the DevTools protocol (websocket)."""
+
+    def __init__(self, site_port: int) -> None:
+        import websocket
+
+        binary = require("chromium")
+        self.port = free_port()
+        self.profile = tempfile.TemporaryDirectory(prefix="mistral-sov-chromium-", ignore_cleanup_errors=True)
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={self.profile.name}",
+                f"--remote-debugging-port={self.port}",
+                f"--host-resolver-rules=MAP * 127.0.0.1:{site_port}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        targets: list[dict] = []
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/json", timeout=2) as resp:
+                    targets = json.load(resp)
+                if any(t.get("type") == "page" for t in targets):
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        page = next((t for t in targets if t.get("type") == "page"), None)
+        if page is None:
+            self.close()
+            pytest.fail("Chromium did not open its DevTools endpoint within 30 s")
+        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=30)
+        self.next_id = 0
+        self.call("Page.enable")
+
+    def call(self, method: str, **params: object) -> dict:
+        self.next_id += 1
+        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.ws.recv())
+            if message.get("id") == self.next_id:
+                assert "error" not in message, message
+                return message["result"]
+
+    def navigate(self, url: str) -> str:
+        """Navigate and wait for the load; returns the network error text ('' when it loaded)."""
+        result = self.call("Page.navigate", url=url)
+        error = str(result.get("errorText", ""))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            state = self.evaluate("document.readyState")
+            if state == "complete":
+                break
+            time.sleep(0.05)
+        return error
+
+    def evaluate(self, expression: str) -> object:
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        return result["result"].get("value")
+
+    def close(self) -> None:
+        try:
+            self.ws.close()
+        except Exception:
+            pass
+        stop(self.proc)
+        self.profile.cleanup()
+
+
+def policy_rows(chromium: Chromium) -> dict[str, str]:
+    chromium.navigate("chrome://policy")
+    rows: list[str] = []
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        rows = json.loads(str(chromium.evaluate(ROWS_JS)))
+        if any("Mandatory" in r for r in rows):
+            break
+        time.sleep(0.3)
+    out = {}
+    for row in rows:
+        name, _, rest = row.partition(" ")
+        out[name] = rest
+    return out
