@@ -67,7 +67,7 @@ def _json_records(text: str, file: str, what: str) -> Iterator[tuple[int, Any]]:
                 f"not valid JSON: {exc.msg}", location=Location(file, exc.lineno, exc.colno), hint=_HINT
             ) from None
         items = doc if isinstance(doc, list) else [doc]
-        yield from ((1, r) for r in items)
+        yield from ((-(i + 1), r) for i, r in enumerate(items))  # negative: element i+1 of an array
         return
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -82,6 +82,23 @@ def _json_records(text: str, file: str, what: str) -> Iterator[tuple[int, Any]]:
             ) from None
 
 
+def _where(file: str, line: int) -> Location:
+    """JSON Lines: the line; a JSON array: line 1, with the element number as the column
+    (``file:1:5`` is the 5th result of the array)."""
+    return Location(file, line, 1) if line > 0 else Location(file, 1, -line)
+
+
+def _parse_at(rec: Any, file: str, line: int) -> TraceResult:
+    try:
+        return parse_result(rec, _where(file, line))
+    except InputError as exc:
+        if line > 0:
+            raise
+        raise InputError(
+            f"result #{-line} of the JSON array: {exc.message}", location=exc.location, hint=exc.hint
+        ) from None
+
+
 def load(path: Path) -> list[TraceResult]:
     """Every result of the file as a TraceResult (for tests and tools; the CLI streams ``records``)."""
     text = _read_text(
@@ -92,7 +109,7 @@ def load(path: Path) -> list[TraceResult]:
 
 def parse(text: str, file: str = "<atlas>") -> list[TraceResult]:
     """Parse a JSON array or JSON Lines of traceroute results; InputError names file:line."""
-    out = [parse_result(rec, Location(file, lineno, 1)) for lineno, rec in _json_records(text, file, "result")]
+    out = [_parse_at(rec, file, lineno) for lineno, rec in _json_records(text, file, "result")]
     if not out:
         raise InputError(
             "no RIPE Atlas results in the file",
@@ -277,12 +294,12 @@ def parse_probes(text: str, file: str = "<probes>") -> ProbeDirectory:
                 location=Location(file, 1, 1),
                 hint="pass the probes API answer unchanged",
             )
-        items = [(1, r) for r in results]
+        items = [(-(i + 1), r) for i, r in enumerate(results)]
     else:
         items = list(_json_records(text, file, "probe"))
     probes: dict[int, Probe] = {}
     for lineno, item in items:
-        where = Location(file, lineno, 1)
+        where = _where(file, lineno)
         if not isinstance(item, dict) or isinstance(item.get("id"), bool) or not isinstance(item.get("id"), int):
             raise InputError(
                 "a probe must be an object with an integer 'id'",
@@ -328,7 +345,7 @@ def to_record(trace: TraceResult, probes: ProbeDirectory | None, where: Location
     if probes is None:
         missing = "no probes file given (--probes FILE): RIPE Atlas results carry no probe location"
     elif not prb_ok:
-        missing = f"the result at {where.file}:{where.line} names no probe (prb_id {prb!r})"
+        missing = f"the result at {where.file}:{where.line}:{where.column} names no probe (prb_id {prb!r})"
     elif probe is None:
         missing = f"probe {prb} is not in the probes file {probes.file}"
     else:
@@ -339,13 +356,15 @@ def to_record(trace: TraceResult, probes: ProbeDirectory | None, where: Location
         trace=trace,
         source="ripe-atlas",
         vantage=vantage,
-        vantage_id=f"atlas-probe:{prb}" if prb_ok else f"atlas-result:{where.file}:{where.line}",
+        vantage_id=f"atlas-probe:{prb}" if prb_ok else f"atlas-result:{where.file}:{where.line}:{where.column}",
         vantage_country=probe.country if probe is not None else None,
         vantage_missing_reason="" if vantage is not None else missing,
         physics_required=probes is not None,
         measured_at=trace.started_at,
         address=trace.target if trace.raw.get("dst_addr") is not None else None,
-        notes=[f"RIPE Atlas probe {prb}, measurement {trace.raw.get('msm_id')} ({where.file}:{where.line})"],
+        notes=[
+            f"RIPE Atlas probe {prb}, measurement {trace.raw.get('msm_id')} ({where.file}:{where.line}:{where.column})"
+        ],
     )
 
 
@@ -356,9 +375,9 @@ def records(path: Path, probes: ProbeDirectory | None = None) -> Iterator[TraceR
     )
     seen = False
     for lineno, rec in _json_records(text, str(path), "result"):
-        where = Location(str(path), lineno, 1)
+        where = _where(str(path), lineno)
         seen = True
-        yield to_record(parse_result(rec, where), probes, where)
+        yield to_record(_parse_at(rec, str(path), lineno), probes, where)
     if not seen:
         raise InputError(
             "no RIPE Atlas results in the file",

@@ -468,7 +468,8 @@ def verify_targets(
         physics_action,
         dict(max_data_age or {}),
     )
-    resolutions = {t.host: resolve(t.host) for t in targets}
+    hosts = list(dict.fromkeys(t.host for t in targets))
+    resolutions = dict(zip(hosts, parallel_map(resolve, hosts), strict=True))  # DNS for every host at once
     jobs: list[tuple[str, int]] = []
     for t in targets:
         port = options.port or t.port

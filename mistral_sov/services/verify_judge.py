@@ -544,6 +544,14 @@ def judge_record(
             f"{reason}: RTTs are not checked against the vantage point (only hop-to-hop consistency)",
             "fail" if record.physics_required else physics_action,
         )
+    if (
+        not providers.geo
+        and isinstance(getattr(providers.ranges, "name", None), str)
+        and providers.ranges.name == "none"
+    ):
+        judge.not_evaluated(
+            "geolocation", "no country source at all (no geo database, geofeed or cloud ranges)", "fail"
+        )
     if judge.no_operator_data:
         actions = {a for a in zones.operator_jurisdictions.values() if a != "allow"}
         action = "fail" if "fail" in actions else ("warn" if "warn" in actions else "allow")

@@ -294,3 +294,44 @@ def test_any_hop_list_with_a_us_reply_is_never_compliant(tmp_path, providers, ho
     has_us = any(r.get("from") in (US_LEVEL3, "::ffff:4.69.0.1") for _n, rs in hops for r in rs)
     if has_us or not hops:
         assert report.verdict is not Verdict.COMPLIANT
+
+
+probe_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-500, 500) | st.floats() | st.text(max_size=6),
+    lambda c: (
+        st.lists(c, max_size=3) | st.dictionaries(st.sampled_from(["id", "geometry", "coordinates"]), c, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.dictionaries(st.sampled_from(["id", "country_code", "geometry"]), probe_values, max_size=3), max_size=4)
+)
+def test_probes_files_never_crash(items):
+    try:
+        directory = atlas.parse_probes(json.dumps({"results": items}), "p.json")
+    except InputError as exc:
+        assert exc.location is not None and exc.location.file == "p.json"
+        return
+    for probe in directory.probes.values():
+        assert probe.vantage is None or (-90 <= probe.vantage.lat <= 90 and -180 <= probe.vantage.lon <= 180)
+
+
+def test_json_array_errors_name_the_element(tmp_path):
+    good = result([(1, [reply(SE_ROUTER_1, 1.0)])])
+    bad = result([(1, [reply("1.2.3", 1.0)])])
+    with pytest.raises(InputError) as err:
+        atlas.parse(json.dumps([good, good, bad]), "r.json")
+    assert "result #3 of the JSON array" in err.value.message and err.value.location.column == 3
+
+
+def test_no_geo_source_at_all_is_inconclusive(tmp_path):
+    path = [(1, [reply(SE_ROUTER_1, 1.0)]), (2, [reply(AZURE_WESTEUROPE, 21.0)])]
+    f = tmp_path / "r.jsonl"
+    f.write_text(json.dumps(result(path)) + "\n", encoding="utf-8")
+    ctx = RunContext(Zones(), Providers(), "t", "2026-12-03T00:00:00+00:00")
+    report = judge_measurements(atlas.records(f), [], ctx)
+    assert report.verdict is Verdict.INCONCLUSIVE
+    assert any(n.check == "geolocation" for n in report.checks[0].residency.not_evaluated)
