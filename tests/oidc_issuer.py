@@ -3,6 +3,7 @@ with generated RSA keys, and switches for hostile behaviour (hang, trickle, erro
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -12,6 +13,8 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+
+AUD = "api://mistral-sov-local"
 
 
 class LocalIssuer:
@@ -90,3 +93,55 @@ class LocalIssuer:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def _b64(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def _tamper(token: str) -> str:
+    head, body, sig = token.split(".")
+    i = len(sig) // 2
+    return f"{head}.{body}.{sig[:i]}{'A' if sig[i] != 'A' else 'B'}{sig[i + 1 :]}"
+
+
+def failure_matrix(issuer: LocalIssuer) -> dict[str, tuple[str, str]]:
+    """Hostile tokens and the reason code each must be refused with."""
+    now = int(time.time())
+    forged_claims = _b64({"iss": issuer.url, "aud": AUD, "sub": "x", "exp": now + 600, "preferred_username": "mallory"})
+    return {
+        "expired": (issuer.token(exp=now - 3600, iat=now - 7200, nbf=now - 7200), "token_expired"),
+        "not yet valid": (issuer.token(nbf=now + 3600), "token_not_yet_valid"),
+        "wrong audience": (issuer.token(aud="api://someone-else"), "invalid_audience"),
+        "wrong issuer": (issuer.token(iss="https://login.evil.example/v2.0"), "invalid_issuer"),
+        "unknown kid": (issuer.token(key=issuer.other_key, kid="rogue-key"), "unknown_kid"),
+        "alg none": (
+            _b64({"alg": "none", "kid": issuer.kid, "typ": "JWT"}) + "." + forged_claims + ".",
+            "invalid_algorithm",
+        ),
+        "alg HS256 (key confusion)": (
+            jwt.encode(
+                {"iss": issuer.url, "aud": AUD, "exp": now + 600, "sub": "x"},
+                "secret",
+                algorithm="HS256",
+                headers={"kid": issuer.kid},
+            ),
+            "invalid_algorithm",
+        ),
+        "tampered signature": (_tamper(issuer.token()), "invalid_signature"),
+        "tampered claims": (
+            issuer.token().split(".")[0] + "." + forged_claims + "." + issuer.token().split(".")[2],
+            "invalid_signature",
+        ),
+        "signed by another key, same kid": (issuer.token(key=issuer.other_key), "invalid_signature"),
+        "no exp": (issuer.token(exp=None), "invalid_token"),
+        "10 MB token": ("eyJ" + "A" * (10 * 1024 * 1024) + ".e30.", "token_too_large"),
+        "not a JWT": ("eyJhbGciOi.not-base64!.x", "invalid_token"),
+    }
+
+
+CASES = [
+    "expired", "not yet valid", "wrong audience", "wrong issuer", "unknown kid", "alg none",
+    "alg HS256 (key confusion)", "tampered signature", "tampered claims", "signed by another key, same kid",
+    "no exp", "10 MB token", "not a JWT",
+]  # fmt: skip

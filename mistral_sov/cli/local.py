@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import typer
 
-from mistral_sov.cli import local_doctor, local_serve
+from mistral_sov.cli import local_doctor, local_enterprise, local_serve
 from mistral_sov.cli.local_models import models_app
 from mistral_sov.cli.local_quota import quota_app
 
 app = typer.Typer(
     help="Serve an approved open-weight model on this machine only (OpenAI-compatible).", no_args_is_help=True
 )
+local_enterprise.register_models(models_app)  # local models seal
 app.add_typer(models_app, name="models")
 app.add_typer(quota_app, name="quota")
 local_serve.register(app)

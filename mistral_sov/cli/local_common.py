@@ -110,13 +110,14 @@ def prepare(
     """Resolve, verify (header + cached SHA-256) and approve, before anything is loaded."""
     from mistral_sov.adapters.inference.store import verify_file
     from mistral_sov.cli._ui import warn
-    from mistral_sov.cli.common import load_policy
+    from mistral_sov.cli.local_enterprise import open_sealed
+    from mistral_sov.cli.policy_effective import load_endpoint_policy
     from mistral_sov.services.local import require_approved
 
-    loaded = load_policy(policy_path)
+    loaded = load_endpoint_policy(policy_path)  # the managed policy (GPO, profile, managed.json) wins
     s = store_of(store)
     model_name, path = resolve_model(name, loaded.policy, loaded.path, s)
-    verified = verify_file(path, s.cache)  # keeps the hashed file open: the engine loads that descriptor
+    verified = open_sealed(path) or verify_file(path, s.cache)  # the engine loads the hashed descriptor
     try:
         approval = require_approved(loaded.policy.local_inference, verified.sha256, verified.header.license, model_name)
     except BaseException:

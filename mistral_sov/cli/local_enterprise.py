@@ -31,6 +31,7 @@ def open_sealed(path: Path) -> VerifiedFile | None:
 
     from mistral_sov.adapters.inference import seal
     from mistral_sov.adapters.inference.gguf_header import read_header
+    from mistral_sov.adapters.inference.integrity import PinnedModel
     from mistral_sov.adapters.inference.store import VerifiedFile
     from mistral_sov.cli._ui import warn
 
@@ -43,9 +44,11 @@ def open_sealed(path: Path) -> VerifiedFile | None:
     model = seal.unseal_to_memory(sealed, seal.load_key(), expected)
     _OPEN.append(model)
     header = read_header(model.path)
+    pinned = PinnedModel(model.path)  # the engine loads this descriptor of the memory file
     seconds = time.perf_counter() - t0
-    warn(f"sealed model decrypted into memory ({model.size / 2**20:,.1f} MiB, {seconds:.2f} s); nothing written in clear")
-    return VerifiedFile(model.path, model.sha256, model.size, header, False, seconds)
+    mib = model.size / 2**20
+    warn(f"sealed model decrypted into memory ({mib:,.1f} MiB, {seconds:.2f} s); nothing written in clear")
+    return VerifiedFile(model.path, model.sha256, model.size, header, False, seconds, pinned)
 
 
 def is_sealed(verified: VerifiedFile) -> bool:
@@ -131,3 +134,10 @@ def seal(
 
 def register_models(app: typer.Typer) -> None:
     app.command("seal")(seal)
+
+
+def oidc_configured(policy_path: Path) -> bool:
+    """Whether the effective policy asks for single sign-on (checked before any model work)."""
+    from mistral_sov.cli.policy_effective import load_endpoint_policy
+
+    return load_endpoint_policy(policy_path, print_warnings=False).policy.local_inference.oidc is not None

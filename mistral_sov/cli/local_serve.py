@@ -50,14 +50,16 @@ def serve(  # noqa: PLR0917
     """Serve the approved model: /v1/chat/completions, /v1/completions, /v1/models, /health, /metrics."""
     from mistral_sov.adapters.inference.server.auth import is_loopback_host
     from mistral_sov.cli._ui import warn
+    from mistral_sov.cli.local_enterprise import oidc_configured
     from mistral_sov.errors import InputError
 
     require_local_extra("starlette", "uvicorn")
     keys = api_keys(api_key_env)
-    if not is_loopback_host(host) and not keys:
+    if not is_loopback_host(host) and not keys and not oidc_configured(policy):
         raise InputError(
             f"refusing to bind {host} without an API key: the model would be open to the network",
-            hint="keep the default --host 127.0.0.1, or pass --api-key-env VAR (and put TLS in front)",
+            hint="keep the default --host 127.0.0.1, or pass --api-key-env VAR or set local_inference.oidc "
+            "(and put TLS in front)",
         )
     extra = list(server_arg or [])
     if backend == "llama-server":
@@ -106,12 +108,17 @@ def serve(  # noqa: PLR0917
         n_ctx=n_ctx,
         metadata={"quantization": verified.header.quantization, "architecture": verified.header.architecture},
     )
-    server = LocalServer(EngineClient(supervisor), settings, audit=audit, integrity=integrity, limiter=usage)
+    from mistral_sov.cli.local_enterprise import build_auth, chat_routes_for
+
+    auth, auth_info = build_auth(pol, policy_path, keys, name)  # OIDC single sign-on when configured
+    server = LocalServer(EngineClient(supervisor), settings, audit=audit, integrity=integrity, limiter=usage, auth=auth)
+    server.extra_routes += chat_routes_for(pol, name, verified, settings.model_license, auth_info)  # chat page at /
     warn(
         f"serving '{name}' on http://{host}:{port}/v1 (engine {launcher.name} pid {supervisor.pid()}, "
         f"{launcher.slots} slot(s), ctx {n_ctx}, "
-        f"{'API keys required' if keys else 'no API key: loopback only'}); audit log {audit_file}, "
-        f"quotas in {usage.path}" + ("; PROMPTS ARE LOGGED (log_prompts: true)" if settings_li.log_prompts else "")
+        f"{auth_info['mode'] if auth else ('API keys required' if keys else 'no API key: loopback only')}); "
+        f"chat page http://{host}:{port}/; audit log {audit_file}, quotas in {usage.path}"
+        + ("; PROMPTS ARE LOGGED (log_prompts: true)" if settings_li.log_prompts else "")
     )
     try:
         fatal = serve_foreground(server.app(), supervisor, host, port)
