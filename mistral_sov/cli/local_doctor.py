@@ -117,7 +117,13 @@ def doctor(
     have_engine = importlib.util.find_spec("llama_cpp") is not None
     models: list[dict[str, Any]] = []
     s = store_of(store)
+    from mistral_sov.cli.local_enterprise import is_sealed_blob, managed_summary
+
+    managed = managed_summary()
     for m in s.list():
+        if is_sealed_blob(m.path):
+            models.append({"name": m.name, "sealed": True})
+            continue
         try:
             header = read_header(m.path)
         except MistralSovError as exc:
@@ -136,6 +142,7 @@ def doctor(
         "bandwidth_bytes_per_s": round(bw),
         "eta": [doc.ETA_LOW, doc.ETA_HIGH],
         "engine_installed": have_engine,
+        "managed_policy": managed,
         "models": models,
     }
     failed = [f for f in models if isinstance(f.get("engine"), dict) and not f["engine"]["ok"]]
@@ -149,12 +156,16 @@ def doctor(
                 ("RAM", f"{human(mem['total'])} total, {human(mem['available'])} available"),
                 ("Memory bandwidth", f"{bw / 1e9:.1f} GB/s (buffer copy, read+write)"),
                 ("Engine", "llama-cpp-python installed" if have_engine else f"NOT INSTALLED — {LOCAL_EXTRA_HINT}"),
+                ("Managed policy", managed),
             ],
             title="This machine",
         )
         for fit in models:
             if "error" in fit:
                 echo(f"{fit['name']}: unreadable — {fit['error']}")
+                continue
+            if fit.get("sealed"):
+                echo(f"{fit['name']}: sealed at rest — serve and run decrypt it into memory only")
                 continue
             low, high = fit["predicted_tokens_per_s"]
             line = (

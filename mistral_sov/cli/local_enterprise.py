@@ -141,3 +141,20 @@ def oidc_configured(policy_path: Path) -> bool:
     from mistral_sov.cli.policy_effective import load_endpoint_policy
 
     return load_endpoint_policy(policy_path, print_warnings=False).policy.local_inference.oidc is not None
+
+
+def managed_summary() -> str:
+    """One line for ``local doctor``: this machine's managed policy (a broken one is exit 2)."""
+    from mistral_sov.adapters import managed
+    from mistral_sov.services.effective import combine
+
+    sources = managed.system_sources()
+    settings = combine(sources)
+    if settings.empty:
+        return "none (sovereignty.yaml alone decides)"
+    names = ", ".join(sorted(settings.origin))
+    return f"{len(settings.origin)} setting(s) from {', '.join(sorted(set(settings.origin.values())))}: {names}"
+
+
+def is_sealed_blob(path: Path) -> bool:
+    return not path.exists() and sealed_twin(path).exists()

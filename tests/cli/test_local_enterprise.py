@@ -237,3 +237,11 @@ def test_chat_page_streams_an_answer_from_the_real_sealed_model_in_chromium(seal
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_doctor_shows_the_managed_policy_and_sealed_models(sealed: dict) -> None:
+    r = cli(sealed, "doctor", "--no-smoke", "-o", "json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["managed_policy"].startswith("none")  # no managed policy on a test machine
+    assert {"name": "smollm2", "sealed": True} in data["models"]
