@@ -139,8 +139,12 @@ def register_models(app: typer.Typer) -> None:
 def oidc_configured(policy_path: Path) -> bool:
     """Whether the effective policy asks for single sign-on (checked before any model work)."""
     from mistral_sov.cli.policy_effective import load_endpoint_policy
+    from mistral_sov.errors import MistralSovError
 
-    return load_endpoint_policy(policy_path, print_warnings=False).policy.local_inference.oidc is not None
+    try:
+        return load_endpoint_policy(policy_path, print_warnings=False).policy.local_inference.oidc is not None
+    except MistralSovError:
+        return False  # the policy's own error is reported when it is loaded for serving
 
 
 def managed_summary() -> str:

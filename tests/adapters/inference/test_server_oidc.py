@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from inference_fakes import FakeLauncher
 from oidc_issuer import AUD, CASES, LocalIssuer, failure_matrix
 
 from mistral_sov.adapters.inference.engine.client import EngineClient
@@ -24,18 +25,6 @@ from mistral_sov.core.policy import Oidc
 
 pytest.importorskip("starlette")
 
-
-def _fake_launcher():  # type: ignore[no-untyped-def]
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("inference_conftest", Path(__file__).with_name("conftest.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.FakeLauncher
-
-
-FakeLauncher = _fake_launcher()
 SERVICE_KEY = "service-account-key-0123456789"
 BODY = {"model": "smollm2", "messages": [{"role": "user", "content": "hello"}], "max_tokens": 8}
 
