@@ -109,7 +109,7 @@ def _md_scalar(value: Any) -> str:
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return html.escape(str(value), quote=False).replace("\n", " ")
+    return str(value).replace("<", "&lt;").replace("\n", " ")  # no raw HTML in Markdown
 
 
 def render_markdown(record: dict[str, Any], source_note: str) -> bytes:
@@ -155,12 +155,15 @@ def record_artifacts(inputs: AuditInputs, records: AuditRecords, boms: dict[str,
 
 def _to_complete_md(records: AuditRecords) -> bytes:
     lines = ["# To complete by a human", "", "The tool fills only what the policy and the evidence state.", ""]
-    current = ""
+    record = what = ""
     for item in records.to_complete:
-        if item["record"] != current:
-            current = item["record"]
-            lines += ["", f"## {current}", ""]
-        lines.append(f"- [ ] {item['field']} — {item['what']}")
+        if item["record"] != record:
+            record, what = item["record"], ""
+            lines += ["", f"## {record}", ""]
+        if item["what"] != what:  # the hint is said once for the fields that share it
+            what = item["what"]
+            lines += ["", f"_{_md_scalar(what)}_", ""]
+        lines.append(f"- [ ] {_md_scalar(item['field'])}")
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 

@@ -203,7 +203,7 @@ def test_gdpr_record_transfers_from_evidence(pack: Path) -> None:
     assert record["controller"]["name"] == "Example Bank <SA> & Co"
     assert "[TO COMPLETE" in record["purposes"][0]
     md = (pack / "gdpr/art30-record.md").read_text(encoding="utf-8")
-    assert "outside the EEA" in md and "&lt;SA&gt;" in md
+    assert "outside the EEA" in md and "&lt;SA>" in md and "<SA>" not in md
 
 
 def test_ai_act_sheet_models_and_retention(pack: Path, model_sha: str) -> None:
