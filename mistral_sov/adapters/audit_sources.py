@@ -113,9 +113,14 @@ def load_evidence(path: Path, public_key: Any | None) -> LoadedEvidence:
     signature is checked (``signature_ok``); an unsigned file says so."""
     from mistral_sov.adapters import evidence
 
-    doc = read_json(path, "evidence file")
-    data = Path(path).read_bytes()
-    signed = isinstance(doc, dict) and doc.get("format") == evidence.ENVELOPE_FORMAT
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(
+            f"cannot read evidence file '{path}': {exc.strerror}", location=Location(str(path)), hint="check the path"
+        ) from None
+    doc = evidence.strict_json(data, str(path))  # duplicate keys, NaN, absurd nesting: exit 2
+    signed = isinstance(doc, dict) and doc.get("format") in (evidence.ENVELOPE_FORMAT, evidence.LEGACY_FORMAT)
     report = doc.get("payload") if signed else doc
     if not isinstance(report, dict) or not isinstance(report.get("checks"), list) or "kind" not in report:
         raise InputError(

@@ -97,26 +97,10 @@ def settle(status: int) -> int:
 def _envelope(data: bytes, file: str) -> tuple[Any, dict[str, Any], Any, bytes]:
     """(payload, signature block, timestamp entry or None, signed bytes) of a signed evidence file,
     parsed by ``adapters.evidence`` (strict: exit 2 when it is not exactly an envelope)."""
-    import json
-
     from mistral_sov.adapters import evidence
 
-    parse = getattr(evidence, "parse_envelope", None)
-    if parse is not None:
-        envelope = parse(data, file)
-        return envelope.payload, envelope.signature, envelope.optional.get("timestamp"), envelope.signed_bytes()
-    try:  # evidence format 1 (Python canonical JSON): its verify() has checked the envelope
-        doc = json.loads(data.decode("utf-8-sig"))
-        signature = doc["signature"]
-        if not isinstance(signature, dict) or not isinstance(signature.get("value"), str):
-            raise TypeError("no signature value")
-        return doc["payload"], signature, doc.get("timestamp"), evidence.canonical(doc["payload"])
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError):
-        raise InputError(
-            f"'{Path(file).name}' is not a signed evidence envelope",
-            location=Location(file),
-            hint="sign reports with `verify-residency --report json:FILE --sign-key KEY`",
-        ) from None
+    envelope = evidence.parse_envelope(data, file)
+    return envelope.payload, envelope.signature, envelope.optional.get("timestamp"), envelope.signed_bytes()
 
 
 def check_envelope(data: bytes, file: str, ca_certs: list[Any] | None) -> TimestampCheck:

@@ -265,6 +265,11 @@ def test_bad_inputs_leave_the_previous_pack_untouched(site: dict[str, Path], mod
     result = run_cli(*pack_args({**site, "evidence": broken}, out))
     assert result.code == 2 and f"{broken}:2:" in result.err and "Traceback" not in result.err
 
+    twice = tmp_path / "twice.json"  # which verdict would the auditor see? refused
+    twice.write_text('{"kind": "gate", "checks": [], "verdict": "VIOLATION", "verdict": "COMPLIANT"}', encoding="utf-8")
+    result = run_cli(*pack_args({**site, "evidence": twice}, out))
+    assert result.code == 2 and "twice" in result.err
+
     not_report = tmp_path / "list.json"
     not_report.write_text("[1, 2]", encoding="utf-8")
     assert run_cli(*pack_args({**site, "evidence": not_report}, out)).code == 2
