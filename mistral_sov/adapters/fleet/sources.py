@@ -51,6 +51,27 @@ _COLUMNS = {
 }
 
 
+MAX_LINE = 4 * 1024 * 1024
+TOO_LONG = "\x00line too long\x00"
+
+
+def capped_lines(stream: IO[str], cap: int = MAX_LINE) -> Iterator[str]:
+    """The lines of ``stream``, never holding more than ``cap`` characters: a longer line is
+    skipped to its end and given as ``TOO_LONG`` (a 2 GB line costs no memory)."""
+    while True:
+        line = stream.readline(cap)
+        if not line:
+            return
+        if len(line) >= cap and not line.endswith("\n"):
+            while True:
+                rest = stream.readline(cap)
+                if not rest or rest.endswith("\n"):
+                    break
+            yield TOO_LONG + "\n"
+            continue
+        yield line
+
+
 def _cells(line: str, delimiter: str) -> list[str]:
     try:
         return next(csv.reader([line], delimiter=delimiter), [])
@@ -266,14 +287,14 @@ class FleetSource:
 
     def _jsonl(self, reader: IO[bytes]) -> Iterator[FleetItem]:
         stream = self._text(reader)
-        for lineno, line in enumerate(stream, start=1):
+        for lineno, line in enumerate(capped_lines(stream), start=1):
             text = line.strip()
             if not text:
                 continue
             where = self._where(lineno)
-            if len(text) > 4 * 1024 * 1024:
+            if text == TOO_LONG:
                 self.records += 1
-                yield FleetItem("", None, where=where, error=f"line {lineno} is {len(text):,} characters long")
+                yield FleetItem("", None, where=where, error=f"line {lineno} is longer than {MAX_LINE:,} characters")
                 continue
             try:
                 doc = json.loads(text)
@@ -304,7 +325,7 @@ class FleetSource:
                 location=Location(str(self.path), 1, 1),
                 hint="export the remediation's device status with the 'Pre-remediation detection output' column",
             )
-        rows = csv.reader(stream, delimiter=delimiter)
+        rows = csv.reader(capped_lines(stream), delimiter=delimiter)
         lineno = 1
         while True:
             try:

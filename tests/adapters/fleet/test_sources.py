@@ -170,3 +170,19 @@ def test_any_bytes_give_items_or_an_input_error(tmp_path_factory, data):
     for item in src.items():
         assert isinstance(item.where, str)
     assert len(src.sha256) == 64
+
+
+def test_a_huge_line_costs_no_memory(tmp_path):
+    path = tmp_path / "huge.jsonl"
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write(line("PC-1") + "\n")
+        fh.write('{"k":"msov-rc","d":"' + "x" * (9 * 1024 * 1024) + '"}\n')
+        fh.write(line("PC-2") + "\n")
+    items = list(FleetSource(path).items())
+    assert [i.device for i in items if not i.error] == ["PC-1", "PC-2"]
+    assert "longer than" in items[1].error
+    csv_path = tmp_path / "huge.csv"
+    rows = portal_csv([("PC-1", line("PC-1"), WHEN)]).decode() + "PC-X," + "y" * (9 * 1024 * 1024) + "\r\n"
+    csv_path.write_text(rows + 'PC-3,u,s,"' + line("PC-3").replace('"', '""') + '",,' + WHEN + "\r\n", encoding="utf-8")
+    got = list(FleetSource(csv_path).items())
+    assert got[0].device == "PC-1" and got[-1].device == "PC-3"
