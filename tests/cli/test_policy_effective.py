@@ -92,3 +92,32 @@ def test_broken_system_managed_file_exits_2_with_position(capsys, policy, conten
     code, _out, err = run(capsys, "policy", "effective", "-p", str(policy))
     assert code == 2
     assert expect in err and "Traceback" not in err
+
+
+def test_verify_residency_checks_the_managed_endpoints_not_the_yaml_ones(capsys, policy, tmp_path):
+    from sharedpaths import shared_path
+
+    etc = managed.MANAGED_JSON
+    etc.parent.mkdir()
+    etc.write_text(json.dumps({"ApprovedEndpoints": {"corp-llm": "https://llm.corp.example.eu/v1"}}), encoding="utf-8")
+    results = shared_path("fixtures/ripe-atlas/traceroutes.jsonl")
+    code, out, err = run(
+        capsys,
+        "verify-residency",
+        "-p",
+        str(policy),
+        "--ranges-dir",
+        str(tmp_path / "no-ranges"),
+        "--from-atlas",
+        str(results),
+        "-o",
+        "json",
+    )
+    assert code == 3, err
+    assert "managed policy: 1 setting(s)" in err
+    checks = json.loads(out)["checks"]
+    missing = [
+        c for c in checks if c["verdict"] == "INCONCLUSIVE" and c["findings"][0]["rule_id"] == "RES-NO-MEASUREMENT"
+    ]
+    text = json.dumps(missing)
+    assert "llm.corp.example.eu" in text and "api.mistral.ai" not in text and "klinikum" not in text
