@@ -69,17 +69,35 @@ def state_from_mapping(doc: Any, where: str) -> RegState:
             hint='e.g. {"EnforceLocalOnly": true, "ApprovedModels": {"smollm2": "<sha256>"}}',
             location=Location(where),
         )
+    _unique_ci(doc, where, "")
     state: RegState = {"": {}}
     for name, value in doc.items():
         if not isinstance(name, str) or name.startswith(_IGNORED_PREFIXES):
             continue
         if isinstance(value, dict):
+            _unique_ci(value, where, name)
             state[name] = {str(k): _to_value(v) for k, v in value.items()}
         elif isinstance(value, list):
             state[name] = {str(i): _to_value(v) for i, v in enumerate(value, start=1)}
         else:
             state[""][name] = _to_value(value)
     return state
+
+
+def _unique_ci(mapping: dict[Any, Any], where: str, parent: str) -> None:
+    """Registry names ignore case, so 'EnforceLocalOnly' and 'enforcelocalonly' in one object
+    would be two values for one setting: refused rather than guessed."""
+    seen: dict[str, str] = {}
+    for key in mapping:
+        lower = str(key).lower()
+        if lower in seen:
+            inside = f" in '{parent}'" if parent else ""
+            raise InputError(
+                f"the managed policy is ambiguous: '{seen[lower]}' and '{key}'{inside} name the same setting",
+                hint="names are case-insensitive, as in the Windows registry: keep one of them",
+                location=Location(where),
+            )
+        seen[lower] = str(key)
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

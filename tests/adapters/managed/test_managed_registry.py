@@ -291,6 +291,8 @@ def test_registry_pol_round_trip_of_any_values(values):
         ('{"EnforceLocalOnly": true,}', "not valid JSON"),
         ("[1, 2]", "must be an object"),
         ('{"EnforceLocalOnly": true, "EnforceLocalOnly": false}', "duplicate key"),
+        ('{"EnforceLocalOnly": true, "enforcelocalonly": false}', "name the same setting"),
+        ('{"ApprovedModels": {"m": "x", "M": "y"}}', "name the same setting"),
         ("\udcff", "UTF-8"),
     ],
 )
