@@ -47,6 +47,19 @@ class Diagnostic:
     hint: str = ""
     severity: str = "error"  # "error" or "warning"
 
+    def to_dict(self) -> dict[str, object]:
+        """The machine-readable shape (``templates/schemas/cli/diagnostic.schema.json``)."""
+        loc = self.location
+        return {
+            "file": loc.file if loc else None,
+            "line": loc.line if loc and loc.line > 0 else None,
+            "column": (loc.column or 1) if loc and loc.line > 0 else None,
+            "field": self.field or None,
+            "message": self.message,
+            "hint": self.hint or None,
+            "severity": self.severity,
+        }
+
     def render(self) -> str:
         where = f"{self.location}: " if self.location else ""
         what = f"{self.field}: " if self.field else ""

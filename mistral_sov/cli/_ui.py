@@ -34,19 +34,59 @@ def color_enabled(stream: Any = None) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
+class _TrimmedLines:
+    """A text stream that drops the trailing spaces Rich pads lines with (pipes and files get
+    clean lines: no padding to the console width)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        lines = (self._pending + text).split("\n")
+        self._pending = lines.pop()
+        for line in lines:
+            self._stream.write(line.rstrip(" ") + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self._stream.write(self._pending.rstrip(" "))
+            self._pending = ""
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    @property
+    def encoding(self) -> str:
+        return str(getattr(self._stream, "encoding", None) or "utf-8")
+
+
+def output_width() -> int | None:
+    """Table width: the terminal's own on a TTY; else ``COLUMNS`` when set, else 200."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    return columns if columns >= 20 else None
+
+
 def console(stderr: bool = False) -> Any:
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
     enabled = color_enabled(stream)
+    width = output_width()
+    target: Any = stream if enabled else _TrimmedLines(stream)
     return Console(
-        file=stream,
+        file=target,
         no_color=not enabled,
         highlight=False,
         force_terminal=enabled if enabled else None,
         color_system="auto" if enabled else None,
-        width=None if enabled else 200,
-        soft_wrap=not enabled,
+        width=width if (width or enabled) else 200,
+        soft_wrap=not enabled and width is None,
     )
 
 

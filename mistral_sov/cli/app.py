@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from mistral_sov import __version__
-from mistral_sov.errors import ExitStatus, MistralSovError
+from mistral_sov.errors import ExitStatus, InputError, MistralSovError
 
 INTERNAL_ERROR = 70  # EX_SOFTWARE: a bug in mistral-sov, never a verdict
 
@@ -155,9 +155,27 @@ def _root(
         resources.set_templates_dir(templates_dir)
 
 
+_machine: dict[str, str | None] = {"output": None}
+
+
 def _print_error(exc: MistralSovError) -> None:
     for diag in exc.diagnostics():
         sys.stderr.write(diag.render() + "\n")
+    fmt = _machine["output"]
+    if fmt:  # -o json/yaml: the same error on stdout, in the documented shape
+        from mistral_sov.cli.common import print_document, result_document
+
+        print_document(result_document(False, int(exc.exit_status), exc.diagnostics()), fmt)
+
+
+def _print_usage_error(message: str) -> None:
+    fmt = _machine["output"]
+    if fmt:
+        from mistral_sov.cli.common import print_document, result_document
+        from mistral_sov.errors import Diagnostic
+
+        hint = "see --help of the command"
+        print_document(result_document(False, int(ExitStatus.USAGE), [Diagnostic(message, hint=hint)]), fmt)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -167,8 +185,12 @@ def main(argv: list[str] | None = None) -> None:
     except ImportError:  # pragma: no cover - older Typer
         from click import exceptions as click_exc  # type: ignore[no-redef]
 
-    if "--debug" in (argv if argv is not None else sys.argv[1:]):
+    args = argv if argv is not None else sys.argv[1:]
+    if "--debug" in args:
         _debug["on"] = True
+    from mistral_sov.cli.common import requested_output
+
+    _machine["output"] = requested_output(list(args))
     for stream in (sys.stdout, sys.stderr):
         # a Windows console or pipe in a legacy code page must not turn an organisation name
         # or an arrow into a UnicodeEncodeError: unencodable characters print as '?'
@@ -195,6 +217,7 @@ def main(argv: list[str] | None = None) -> None:
         code = ExitStatus.USAGE
     except click_exc.ClickException as exc:
         exc.show()
+        _print_usage_error(exc.format_message())
         code = ExitStatus.USAGE
     except (typer.Abort, KeyboardInterrupt):
         sys.stderr.write("interrupted\n")
@@ -212,9 +235,11 @@ def main(argv: list[str] | None = None) -> None:
     except RecursionError:
         if _debug["on"]:
             raise
-        sys.stderr.write(
-            "error: the input is nested too deeply to process\n"
-            "    hint: flatten the document; mistral-sov reads at most a few hundred levels\n"
+        _print_error(
+            InputError(
+                "the input is nested too deeply to process",
+                hint="flatten the document; mistral-sov reads at most a few hundred levels",
+            )
         )
         code = ExitStatus.USAGE
     except Exception as exc:

@@ -12,6 +12,7 @@ from mistral_sov.cli._ui import OutputFormat
 
 if TYPE_CHECKING:
     from mistral_sov.adapters.policyfile import LoadedPolicy
+    from mistral_sov.errors import Diagnostic
 
 PolicyOption = Annotated[
     Path,
@@ -57,3 +58,39 @@ def load_policy(path: Path, *, print_warnings: bool = True) -> LoadedPolicy:
         for diag in loaded.warnings:
             warn(diag.render())
     return loaded
+
+
+def requested_output(argv: list[str]) -> str | None:
+    """``json`` or ``yaml`` when the command line asks for machine output (``-o json``,
+    ``--output=yaml``, ``-ojson``), so errors can be printed in the same shape."""
+    for i, arg in enumerate(argv):
+        value = None
+        if arg in ("-o", "--output") and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif arg.startswith("--output="):
+            value = arg.split("=", 1)[1]
+        elif arg.startswith("-o") and len(arg) > 2 and not arg.startswith("--"):
+            value = arg[2:]
+        if value and value.lower() in ("json", "yaml"):
+            return value.lower()
+    return None
+
+
+def result_document(valid: bool, exit_code: int, diagnostics: list[Diagnostic], **extra: object) -> dict[str, object]:
+    """The one machine-readable result shape (``templates/schemas/cli/result.schema.json``):
+    ``{"valid", "exit_code", "errors": [...], "warnings": [...], ...}``; every error and
+    warning is ``{"file","line","column","field","message","hint","severity"}``."""
+    return {
+        "valid": valid,
+        "exit_code": exit_code,
+        "errors": [d.to_dict() for d in diagnostics if d.severity == "error"],
+        "warnings": [d.to_dict() for d in diagnostics if d.severity != "error"],
+        **extra,
+    }
+
+
+def print_document(doc: object, fmt: str) -> None:
+    """Write ``doc`` to stdout as JSON or YAML."""
+    from mistral_sov.cli._ui import dump_json, dump_yaml, echo
+
+    echo(dump_json(doc) if fmt == "json" else dump_yaml(doc).rstrip("\n"))

@@ -15,10 +15,14 @@ app = typer.Typer(help="Validate, explain and export the policy file.", no_args_
 
 @app.command("validate")
 def validate(policy: PolicyOption = DEFAULT_POLICY, output: OutputOption = OutputFormat.table) -> None:
-    """Check the policy file: schema, country codes, regions, URLs, conflicts. Exit 2 on errors."""
+    """Check the policy file: schema, country codes, regions, URLs, conflicts. Exit 2 on errors.
+
+    With -o json/yaml the result is {"valid", "exit_code", "errors", "warnings", ...}, each
+    problem {"file","line","column","field","message","hint","severity"}, also when invalid.
+    """
     from mistral_sov.adapters.catalogfile import load_catalog
-    from mistral_sov.cli._ui import echo, emit
-    from mistral_sov.cli.common import load_policy
+    from mistral_sov.cli._ui import echo
+    from mistral_sov.cli.common import load_policy, print_document, result_document
 
     loaded = load_policy(policy, print_warnings=output is OutputFormat.table)
     p = loaded.policy
@@ -27,14 +31,12 @@ def validate(policy: PolicyOption = DEFAULT_POLICY, output: OutputOption = Outpu
     rules = effective_rules(p, load_catalog())
     summary = {
         "file": str(policy),
-        "valid": True,
         "sha256": loaded.sha256,
         "organization": p.organization,
         "endpoints": len(p.endpoints),
         "blocked_domains": len(rules.block),
         "allowed_domains": len(rules.allow_domains),
         "local_models": len(p.local_inference.models),
-        "warnings": [d.render() for d in loaded.warnings],
     }
     if output is OutputFormat.table:
         echo(
@@ -43,7 +45,7 @@ def validate(policy: PolicyOption = DEFAULT_POLICY, output: OutputOption = Outpu
             f"{len(loaded.warnings)} warning(s)"
         )
     else:
-        emit(summary, output)
+        print_document(result_document(True, 0, loaded.warnings, **summary), output.value)
 
 
 @app.command("schema")

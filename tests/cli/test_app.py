@@ -75,3 +75,15 @@ def test_legacy_code_page_output_does_not_crash(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert b'"organization": "\x8akoda' in out.stdout and b"?" in out.stdout
+
+
+def test_tables_respect_columns_and_never_pad(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "60")
+    res = run_cli("catalog", "list")
+    lines = res.out.splitlines()
+    assert res.code == 0 and len(lines) > 5
+    assert max(len(line) for line in lines) <= 60
+    assert all(line == line.rstrip() for line in lines)  # no trailing padding in pipes
+    monkeypatch.delenv("COLUMNS")
+    res = run_cli("catalog", "show", "openai-chatgpt")
+    assert res.code == 0 and all(line == line.rstrip() for line in res.out.splitlines())
