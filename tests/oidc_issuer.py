@@ -4,9 +4,12 @@ with generated RSA keys, and switches for hostile behaviour (hang, trickle, erro
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import secrets
 import threading
 import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -35,8 +38,18 @@ class LocalIssuer:
                 if issuer.mode == "hang":
                     time.sleep(30)
                     return
+                if self.path.startswith("/authorize?"):
+                    self._authorize()
+                    return
                 if self.path == "/.well-known/openid-configuration":
-                    body = json.dumps({"issuer": issuer.url, "jwks_uri": issuer.url + "/keys"}).encode()
+                    body = json.dumps(
+                        {
+                            "issuer": issuer.url,
+                            "jwks_uri": issuer.url + "/keys",
+                            "authorization_endpoint": issuer.url + "/authorize",
+                            "token_endpoint": issuer.url + "/token",
+                        }
+                    ).encode()
                 elif self.path == "/keys":
                     body = json.dumps(issuer.jwks()).encode()
                 else:
@@ -60,6 +73,50 @@ class LocalIssuer:
                     return
                 self.wfile.write(body)
 
+            def _authorize(self) -> None:
+                """Sign the (only) test user in at once: redirect back with a code."""
+                q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
+                if q.get("response_type") != "code" or q.get("code_challenge_method") != "S256":
+                    self.send_error(400)
+                    return
+                code = secrets.token_urlsafe(16)
+                issuer.codes[code] = q
+                target = q["redirect_uri"] + "?" + urllib.parse.urlencode({"code": code, "state": q.get("state", "")})
+                self.send_response(302)
+                self.send_header("Location", target)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def do_POST(self) -> None:  # the token endpoint (authorization code + PKCE)
+                issuer.requests.append(self.path)
+                form = dict(
+                    urllib.parse.parse_qsl(self.rfile.read(int(self.headers.get("Content-Length", 0))).decode())
+                )
+                asked = issuer.codes.pop(form.get("code", ""), None)
+                verifier = form.get("code_verifier", "").encode()
+                challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()).rstrip(b"=").decode()
+                ok = (
+                    self.path == "/token"
+                    and asked is not None
+                    and form.get("grant_type") == "authorization_code"
+                    and form.get("redirect_uri") == asked["redirect_uri"]
+                    and form.get("client_id") == asked["client_id"]
+                    and challenge == asked["code_challenge"]
+                )
+                answer = (
+                    {"access_token": issuer.token(), "token_type": "Bearer", "expires_in": 600}
+                    if ok
+                    else {"error": "invalid_grant"}
+                )
+                body = json.dumps(answer).encode()
+                self.send_response(200 if ok else 400)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Access-Control-Allow-Origin", self.headers.get("Origin", "*"))
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.codes: dict[str, dict[str, str]] = {}
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"

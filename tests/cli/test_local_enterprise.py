@@ -12,6 +12,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -245,3 +247,63 @@ def test_doctor_shows_the_managed_policy_and_sealed_models(sealed: dict) -> None
     data = json.loads(r.stdout)
     assert data["managed_policy"].startswith("none")  # no managed policy on a test machine
     assert {"name": "smollm2", "sealed": True} in data["models"]
+
+
+@pytest.mark.browser
+def test_chat_page_signs_in_with_oidc_pkce_then_chats(tmp_path: Path) -> None:
+    """Chromium on the chat page: not signed in → the server answers 401; "Sign in" runs the
+    authorization-code + PKCE flow against a local issuer (authorize, token over CORS under the
+    page's CSP), then the streamed answer comes back and the audit log names the user."""
+    from cdp import Browser
+    from inference_fakes import FakeLauncher
+    from oidc_issuer import AUD, LocalIssuer
+
+    from mistral_sov.adapters.inference.engine.client import EngineClient
+    from mistral_sov.adapters.inference.engine.supervisor import EngineSupervisor
+    from mistral_sov.adapters.inference.server import LocalServer, ServerSettings, ServerThread
+    from mistral_sov.adapters.inference.server.observe import AuditLog
+    from mistral_sov.cli.local_enterprise import build_auth, chat_routes_for
+    from mistral_sov.core.policy import Policy
+
+    with LocalIssuer() as issuer:
+        policy = Policy.model_validate(
+            {
+                "version": 1,
+                "organization": "Klinikum",
+                "local_inference": {"oidc": {"issuer": issuer.url, "audience": [AUD], "client_id": "chat-page"}},
+            }
+        )
+        auth, info = build_auth(policy, tmp_path / "sovereignty.yaml", [], "smollm2")
+        assert info["token_endpoint"] == issuer.url + "/token" and info["scope"] == f"openid profile {AUD}/.default"
+        verified: Any = SimpleNamespace(path=tmp_path / "m.gguf", sha256=SHA)  # what the page shows of it
+        sup = EngineSupervisor(FakeLauncher("ok", slots=2)).start()
+        audit_file = tmp_path / "audit.jsonl"
+        server = LocalServer(
+            EngineClient(sup),
+            ServerSettings(model_id="smollm2", model_sha256=SHA),
+            auth=auth,
+            audit=AuditLog(audit_file),
+        )
+        server.extra_routes += chat_routes_for(policy, "smollm2", verified, "apache-2.0", info)
+        try:
+            with ServerThread(server.app()) as thread, Browser() as b:
+                b.navigate(thread.url + "/")
+                b.wait_for("document.body.dataset.ready === 'true'", 20)
+                assert b.evaluate("document.getElementById('who').textContent") == "Not signed in"
+                b.evaluate("document.getElementById('prompt').value = 'hello'; document.getElementById('send').click()")
+                b.wait_for("!document.getElementById('error').hidden", 20)
+                assert "sign in" in b.evaluate("document.getElementById('error').textContent")
+                b.evaluate("document.getElementById('signin').click()")  # → issuer → back with a code
+                b.wait_for("document.getElementById('who').textContent.startsWith('Signed in as')", 20)
+                assert b.evaluate("document.getElementById('who').textContent") == "Signed in as alice@klinikum.example"
+                assert b.evaluate("location.search") == ""  # the code is not left in the address bar
+                b.evaluate("document.getElementById('prompt').value = 'hello'; document.getElementById('send').click()")
+                b.wait_for("document.querySelectorAll('li.assistant[data-done]').length === 1", 20)  # page reloaded
+                answer = b.evaluate("[...document.querySelectorAll('li.assistant')].pop().textContent")
+                assert answer.strip(), b.evaluate("document.getElementById('error').textContent")
+            assert "/token" in issuer.requests
+            records = [json.loads(line) for line in audit_file.read_text().splitlines()]
+            assert [r["status"] for r in records if r.get("key_id") == "user:alice@klinikum.example"] == [200]
+        finally:
+            auth.validator.stop()
+            sup.close()
