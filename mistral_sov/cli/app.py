@@ -87,6 +87,9 @@ def build_subcommand(name: str) -> Any:
             holder.callback()(lambda: None)  # force a group so the command keeps its name
             command = typer.main.get_command(holder).commands[name]  # type: ignore[attr-defined]
         command.name = name
+        from mistral_sov.cli import conventions
+
+        conventions.apply(command, name)  # examples in --help, human metavars, completion
         _built[name] = command
     return _built[name]
 

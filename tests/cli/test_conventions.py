@@ -1,0 +1,64 @@
+"""cli/conventions.py: every command's --help has an Examples section using real flags and
+human metavars (no Python types), and completion offers formats, checks and catalog ids."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from mistral_sov.cli import conventions
+from mistral_sov.cli.app import SUBCOMMANDS, build_subcommand
+
+try:
+    from typer._click import Context
+except ImportError:  # pragma: no cover - older Typer
+    from click import Context  # type: ignore[no-redef,assignment]
+
+COMMANDS = [
+    (path, cmd)
+    for name in SUBCOMMANDS
+    for path, cmd in conventions.walk(build_subcommand(name), (name,))
+    if not getattr(cmd, "commands", None) or getattr(cmd, "invoke_without_command", False)
+]
+
+
+@pytest.mark.parametrize(("path", "cmd"), COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
+def test_help_has_examples_and_human_metavars(path: tuple[str, ...], cmd) -> None:
+    text = cmd.get_help(Context(cmd, info_name=" ".join(path)))
+    assert "Examples:" in text, f"add examples for '{' '.join(path)}' to cli/conventions.py"
+    lines = text.splitlines()
+    first_columns = [lines[0]] + [re.split(r"\s{2,}", line.strip())[0] for line in lines if line.startswith("  ")]
+    for column in first_columns:  # usage line and option/argument names: no <path>, <str>, <list[str]>
+        assert not re.search(r"<[a-z]+(\[[^\]]*\])?>", column), column
+    # every example runs this command and uses only options it has
+    options = {o for p in cmd.params for o in (*p.opts, *getattr(p, "secondary_opts", []))} | {"-h", "--help"}
+    for example in conventions.EXAMPLES[" ".join(path)]:
+        if not example.startswith("mistral-sov "):
+            continue
+        words = example.split("#")[0].split()
+        assert words[1 : 1 + len(path)] == list(path), example
+        for word in words:
+            if word.startswith("-") and not word.startswith("--") and len(word) > 2 and word[1] != "-":
+                word = word[:2]
+            if word.startswith("-"):
+                assert word.split("=")[0] in options, f"{example}: unknown option {word}"
+
+
+def test_examples_name_only_real_commands() -> None:
+    known = {" ".join(p) for p, _ in COMMANDS}
+    assert set(conventions.EXAMPLES) <= known
+
+
+def _complete(path: tuple[str, ...], param_name: str, incomplete: str) -> list[str]:
+    cmd = dict(COMMANDS)[path]
+    param = next(p for p in cmd.params if p.name == param_name)
+    return [item.value for item in param.shell_complete(Context(cmd), incomplete)]
+
+
+def test_completion_of_formats_checks_and_catalog_ids() -> None:
+    assert {"gpo", "browsers", "network"} <= set(_complete(("policy", "export"), "formats", ""))
+    assert _complete(("policy", "export"), "formats", "br") == ["browsers"]
+    assert "drift" in _complete(("gate",), "only", "")
+    assert "openai-chatgpt" in _complete(("catalog", "show"), "service_id", "openai")
+    assert "junit:" in _complete(("verify-residency",), "report", "j")
