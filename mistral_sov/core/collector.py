@@ -16,7 +16,8 @@ Record (keys are short on purpose; every key but ``k v sv d t e`` is optional)::
      "x":["rtt-min"]}
 
 ``r`` is the path: hops in TTL order separated by ``|``; a hop is ``ADDRESS@RTT,RTT,RTT``
-(integer milliseconds as ``tracert`` prints them, ``0`` for ``<1 ms``, ``*`` for a lost probe),
+(integer milliseconds as ``tracert`` prints them, ``0`` for ``<1 ms``, ``*`` for a lost probe,
+``?`` for a hop that answered without an RTT — Test-NetConnection captures only),
 ``*`` for a hop that answered no probe, and ``*N`` for N silent hops in a row. ``l`` counts
 leading private hops dropped by the ``lan`` step. ``tcp`` is the TCP connect time to ``p`` in
 ms (``-1``: refused or timed out). ``err`` says why an endpoint has no path (DNS failure…).
@@ -66,9 +67,13 @@ _RTT = re.compile(RTT_PATTERN)
 _ADDRESS = re.compile(ADDRESS_PATTERN)
 
 
+UNKNOWN_RTT = -1  # the hop answered but the tool gives no RTT (Test-NetConnection -TraceRoute)
+
+
 @dataclass
 class ParsedHop:
-    """One hop as a Windows tool printed it: ``rtts`` are ms (``None`` = ``*``; 0 = ``<1 ms``)."""
+    """One hop as a Windows tool printed it: ``rtts`` are ms (``None`` = ``*``; 0 = ``<1 ms``;
+    ``UNKNOWN_RTT`` = answered, no RTT given)."""
 
     ttl: int
     address: str | None
@@ -144,11 +149,11 @@ def encode_hops(hops: Sequence[ParsedHop], *, min_only: bool = False, skip_lan: 
             silent += 1
             continue
         flush()
-        got = [r for r in hop.rtts if r is not None]
+        got = [r for r in hop.rtts if r is not None and r >= 0]
         if min_only:
-            cells = [str(min(got))] if got else ["*"]
+            cells = [str(min(got))] if got else (["?"] if UNKNOWN_RTT in hop.rtts else ["*"])
         else:
-            cells = ["*" if r is None else str(r) for r in hop.rtts] or ["*"]
+            cells = [_cell(r) for r in hop.rtts] or ["*"]
         parts.append(f"{hop.address}@{','.join(cells)}")
     flush()
     if skip_lan and dropped and not parts:
@@ -181,6 +186,12 @@ def _is_private(address: str) -> bool:
     return any(ip.version == n.version and ip in n for n in _LAN_NETWORKS)
 
 
+def _cell(rtt: int | None) -> str:
+    if rtt is None:
+        return "*"
+    return "?" if rtt == UNKNOWN_RTT else str(rtt)
+
+
 class HopStringError(ValueError):
     """The ``r`` string is malformed (truncated or edited output)."""
 
@@ -211,6 +222,8 @@ def decode_hops(text: str, first_ttl: int = 1) -> list[ParsedHop]:
         for cell in cells.split(","):
             if cell == "*":
                 rtts.append(None)
+            elif cell == "?":
+                rtts.append(UNKNOWN_RTT)
             elif cell.isdigit() and len(cell) <= 6:
                 rtts.append(int(cell))
             else:

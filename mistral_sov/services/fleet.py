@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mistral_sov.core.collector import CollectorLineError, EndpointPath, decode_line, endpoint_path
+from mistral_sov.core.collector import UNKNOWN_RTT, CollectorLineError, EndpointPath, decode_line, endpoint_path
 from mistral_sov.core.findings import Check, Finding, Report, Verdict
 from mistral_sov.core.physics import VantagePoint
 from mistral_sov.core.policy import Zones
@@ -127,12 +127,20 @@ def to_trace(path: EndpointPath, port: int) -> TraceResult:
     hops = []
     for h in path.hops:
         replies = (
-            [ProbeReply(h.address, LT1_MS if r == 0 else float(r), "time-exceeded") for r in h.rtts if r is not None]
+            [
+                ProbeReply(h.address, None, "time-exceeded", note="no RTT given")
+                if r == UNKNOWN_RTT
+                else ProbeReply(h.address, LT1_MS if r == 0 else float(r), "time-exceeded")
+                for r in h.rtts
+                if r is not None
+            ]
             if h.address
             else []
         )
         hops.append(Hop(h.ttl, max(1, len(h.rtts)), replies))
-    notes = ["traced on the device with Windows tracert (ICMP); '<1 ms' counted as 1 ms", *path.notes]
+    unknown = any(r == UNKNOWN_RTT for h in path.hops for r in h.rtts)
+    tool = "Test-NetConnection -TraceRoute (ICMP; no per-hop RTT)" if unknown else "Windows tracert (ICMP)"
+    notes = [f"traced on the device with {tool}; '<1 ms' counted as 1 ms", *path.notes]
     if path.tcp_ms is not None:
         notes.append(
             f"TCP connect to port {port}: "

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mistral_sov.core.collector import (
+    UNKNOWN_RTT,
     CollectorLineError,
     EndpointObservation,
     Observation,
@@ -70,7 +71,7 @@ _addr = st.one_of(
 _hop = st.builds(
     lambda address, rtts: (address, rtts),
     st.one_of(st.none(), _addr),
-    st.lists(st.one_of(st.none(), st.integers(0, 5000)), min_size=1, max_size=3),
+    st.lists(st.one_of(st.none(), st.integers(0, 5000), st.just(UNKNOWN_RTT)), min_size=1, max_size=3),
 )
 
 
@@ -86,8 +87,8 @@ def test_hop_string_round_trip(raw):
     text, _ = encode_hops(hops, min_only=True)
     for a, b in zip(decode_hops(text), hops, strict=True):
         if b.address:
-            got = [r for r in b.rtts if r is not None]
-            assert a.rtts == ([min(got)] if got else [None])
+            got = [r for r in b.rtts if r is not None and r >= 0]
+            assert a.rtts == ([min(got)] if got else [UNKNOWN_RTT] if UNKNOWN_RTT in b.rtts else [None])
 
 
 @given(st.text(max_size=200))

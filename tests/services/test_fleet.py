@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from fleet_samples import EU_PATH, US_PATH, line
@@ -15,6 +16,7 @@ from mistral_sov.services.fleet import DeviceJudge, FleetItem, FleetOptions, Fle
 from mistral_sov.services.verify import Target
 
 NOW = dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.timezone.utc)
+DATA = Path(__file__).resolve().parents[1] / "data" / "fleet"
 TARGETS = [Target("mistral-eu", "https://api.mistral.ai", "api.mistral.ai", 443)]
 ZONES = Zones(allowed_countries=["EU"], transit="strict", unknown_hops="warn")
 
@@ -171,3 +173,16 @@ def test_memo_never_changes_a_verdict(providers):
         fresh = _judge(providers).judge(item).endpoints[0]
         assert (got.verdict, got.reason) == (fresh.verdict, fresh.reason), path
     assert memo.memo_hits > 10
+
+
+def test_test_netconnection_hops_are_placed_without_physics(providers):
+    from mistral_sov.adapters.fleet.tracert import tnc_line
+
+    text = (DATA / "tnc-traceroute-utf16.txt").read_bytes().decode("utf-16")
+    out = _judge(providers).judge(FleetItem("PC-TNC", tnc_line(text, "PC-TNC", "2026-12-03T11:00:00Z")))
+    (ep,) = out.endpoints
+    assert ep.verdict is Verdict.WARNING and "hop 3 is silent" in ep.reason  # placed, nothing outside the EU
+    bad = tnc_line(text.replace("80.156.160.162", "4.69.140.1"), "PC-TNC2", "2026-12-03T11:00:00Z")
+    (ep,) = _judge(providers).judge(FleetItem("PC-TNC2", bad)).endpoints
+    assert ep.verdict is Verdict.VIOLATION
+    assert any("no per-hop RTT" in n for n in ep.check.residency.fidelity_notes)

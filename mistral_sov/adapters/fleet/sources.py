@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from mistral_sov.adapters.fleet.tracert import looks_like_tracert, tracert_line
+from mistral_sov.adapters.fleet.tracert import looks_like_tnc, looks_like_tracert, tnc_line, tracert_line
 from mistral_sov.errors import InputError, Location
 from mistral_sov.services.fleet import FleetItem
 
@@ -185,6 +185,8 @@ class FleetSource:
             if isinstance(doc, dict) and "value" in doc:
                 return "graph-json"
             return "graph-jsonl"
+        if looks_like_tnc(text):
+            return "test-netconnection"
         if looks_like_tracert(text):
             return "tracert"
         header = stripped.split("\n", 1)[0].rstrip("\r")
@@ -361,7 +363,8 @@ class FleetSource:
         text = data.decode(codec, errors="replace").lstrip("\ufeff")
         mtime = dt.datetime.fromtimestamp(self.path.stat().st_mtime, dt.timezone.utc)
         when = mtime.strftime("%Y-%m-%dT%H:%M:%SZ")
-        yield FleetItem(self.path.stem, tracert_line(text, self.path.stem, when), when, where=self._where(1))
+        convert = tnc_line if self.format == "test-netconnection" else tracert_line
+        yield FleetItem(self.path.stem, convert(text, self.path.stem, when), when, where=self._where(1))
 
 
 def read_all(paths: list[Path]) -> tuple[list[FleetSource], Iterator[FleetItem]]:

@@ -1,4 +1,5 @@
-"""Raw Windows ``tracert`` output (any display language) -> a collector line.
+"""Raw Windows ``tracert`` output (any display language) and ``Test-NetConnection -TraceRoute``
+output -> a collector line.
 
 An administrator may have captures made by hand (``tracert -d host > PC-0042.txt``); each file
 is one device (named after the file) and one endpoint (the traced host). The hop lines are read
@@ -11,7 +12,14 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from mistral_sov.core.collector import EndpointObservation, Observation, ParsedHop, parse_hop_line, render_line
+from mistral_sov.core.collector import (
+    UNKNOWN_RTT,
+    EndpointObservation,
+    Observation,
+    ParsedHop,
+    parse_hop_line,
+    render_line,
+)
 
 # "Tracing route to api.mistral.ai [51.159.1.2]", "Routenverfolgung zu …", "Détermination de
 # l'itinéraire vers …", "Tracing route to 51.159.1.2 over a maximum of 30 hops"
@@ -54,5 +62,80 @@ def tracert_line(text: str, device: str, time: str, port: int = 0) -> str:
         ep.error = "the capture names no destination address"
     elif not hops:
         ep.error = "no route: the capture has no hop"
+    line, _steps = render_line(Observation(device, time, {}, [ep]), budget=None)
+    return line
+
+
+# ----------------------------------------------------------------------------- Test-NetConnection
+
+# `Test-NetConnection HOST -TraceRoute` prints a list (property names are never localised):
+#   ComputerName           : api.mistral.ai
+#   RemoteAddress          : 51.159.105.130
+#   PingSucceeded          : True
+#   PingReplyDetails (RTT) : 15 ms
+#   TraceRoute             : 192.168.178.1
+#                            62.155.240.1
+#                            0.0.0.0            <- a hop that did not answer
+_TNC_FIELD = re.compile(r"^(\w[\w ()]*?)\s*:\s?(.*)$")
+
+
+def looks_like_tnc(text: str) -> bool:
+    head = text[:4000]
+    return bool(re.search(r"^ComputerName\s+:", head, re.M)) and bool(re.search(r"^TraceRoute\s+:", head, re.M))
+
+
+def parse_tnc(text: str) -> tuple[str, str | None, list[ParsedHop], bool | None]:
+    """(host, remote address, hops, TCP test result or None) of one capture. Hops carry no RTT
+    (``UNKNOWN_RTT``) except the destination, which gets the ping RTT when one is given."""
+    fields: dict[str, str] = {}
+    route: list[str] = []
+    in_route = False
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        if in_route and line.startswith(" ") and line.strip():
+            route.append(line.strip())
+            continue
+        in_route = False
+        m = _TNC_FIELD.match(line)
+        if m:
+            key, value = m.group(1).strip(), m.group(2).strip()
+            fields[key] = value
+            if key == "TraceRoute":
+                in_route = True
+                if value:
+                    route.append(value)
+    host = fields.get("ComputerName", "").lower()
+    remote = fields.get("RemoteAddress") or None
+    try:
+        remote = str(ipaddress.ip_address(remote)) if remote else None
+    except ValueError:
+        remote = None
+    ping = re.match(r"(\d+)\s*ms", fields.get("PingReplyDetails (RTT)", ""))
+    hops: list[ParsedHop] = []
+    for ttl, entry in enumerate(route, start=1):
+        try:
+            address = str(ipaddress.ip_address(entry))
+        except ValueError:
+            continue
+        if address in ("0.0.0.0", "::"):
+            hops.append(ParsedHop(ttl, None, [None]))
+        elif address == remote and ping:
+            hops.append(ParsedHop(ttl, address, [int(ping.group(1))]))
+        else:
+            hops.append(ParsedHop(ttl, address, [UNKNOWN_RTT]))
+    tcp = fields.get("TcpTestSucceeded")
+    return host, remote, hops, (tcp == "True") if tcp in ("True", "False") else None
+
+
+def tnc_line(text: str, device: str, time: str) -> str:
+    """A collector line (full) equivalent to one Test-NetConnection -TraceRoute capture."""
+    host, address, hops, tcp = parse_tnc(text)
+    reached = address is not None and any(h.address == address for h in hops)
+    ep = EndpointObservation(host or "?", host, 0, [], [address] if address else [], address, hops, reached)
+    ep.tcp_ms = None if tcp is None else (0 if tcp else -1)
+    if address is None:
+        ep.error = "the capture names no RemoteAddress"
+    elif not hops:
+        ep.error = "no route: the capture has no TraceRoute"
     line, _steps = render_line(Observation(device, time, {}, [ep]), budget=None)
     return line

@@ -13,11 +13,12 @@ from hypothesis import strategies as st
 
 from mistral_sov.adapters.fleet.sources import FleetSource, detect_encoding
 from mistral_sov.adapters.fleet.tracert import parse_tracert
-from mistral_sov.core.collector import decode_line, endpoint_path
+from mistral_sov.core.collector import UNKNOWN_RTT, decode_line, endpoint_path
 from mistral_sov.errors import InputError
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "fleet"
 WHEN = "2026-12-03T10:01:12.1234567Z"
+DEST_IP = "51.159.105.130"
 
 
 def _rows(n: int = 3):
@@ -186,3 +187,14 @@ def test_a_huge_line_costs_no_memory(tmp_path):
     csv_path.write_text(rows + 'PC-3,u,s,"' + line("PC-3").replace('"', '""') + '",,' + WHEN + "\r\n", encoding="utf-8")
     got = list(FleetSource(csv_path).items())
     assert got[0].device == "PC-1" and got[-1].device == "PC-3"
+
+
+def test_test_netconnection_traceroute_capture():
+    src = FleetSource(DATA / "tnc-traceroute-utf16.txt")
+    assert src.format == "test-netconnection" and src.encoding == "utf-16-le"
+    (item,) = src.items()
+    doc = decode_line(item.output)
+    path = endpoint_path(doc.endpoints[0], 0, doc.steps)
+    assert path.host == "api.mistral.ai" and path.traced == "51.159.105.130" and path.reached
+    assert [h.address for h in path.hops] == ["192.168.178.1", "62.155.240.1", None, "80.156.160.162", DEST_IP]
+    assert path.hops[1].rtts == [UNKNOWN_RTT] and path.hops[-1].rtts == [15]
