@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mistral_sov.cli.common import DEFAULT_POLICY, PolicyOption
+from mistral_sov.cli._ui import OutputFormat
+from mistral_sov.cli.common import DEFAULT_POLICY, OutputOption, PolicyOption
 from mistral_sov.cli.sbom import StoreOption
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ def pack(  # noqa: PLR0917
         str | None,
         typer.Option("--timestamp-url", help="RFC 3161 TSA that time-stamps the signed index (default: evidence.tsa)."),
     ] = None,
+    output: OutputOption = OutputFormat.table,
 ) -> int:
     """Write the audit pack: DORA register CSV, GDPR Art. 30 record, AI Act Art. 26 sheet,
     SBOM/AI-BOM, the evidence, and a signed index with every file's SHA-256.
@@ -189,8 +191,22 @@ def pack(  # noqa: PLR0917
     artifacts.append(Artifact("index.html", audit_pack.render_index_html(index, signature, trusted_time)))
     write_bundle(out_dir, artifacts, owned_by=_pack_files, control=("index.json", "index.html"))
 
-    echo(f"audit pack written to {out_dir} ({len(artifacts)} files; index {signature}; {trusted_time})")
-    echo(f"  {len(records.to_complete)} field(s) to complete by a human: {out_dir / 'TO-COMPLETE.md'}")
+    if output is OutputFormat.table:
+        echo(f"audit pack written to {out_dir} ({len(artifacts)} files; index {signature}; {trusted_time})")
+        echo(f"  {len(records.to_complete)} field(s) to complete by a human: {out_dir / 'TO-COMPLETE.md'}")
+    else:
+        from mistral_sov.cli._ui import emit
+
+        summary = {
+            "out": str(out_dir),
+            "files": [{"path": f["path"], "sha256": f["sha256"]} for f in index["files"]],
+            "index": {"signature": signature, "trusted_time": trusted_time},
+            "to_complete": len(records.to_complete),
+            "checks": index["checks"],
+            "warnings": records.warnings,
+            "failures": records.failures,
+        }
+        emit(summary, output)
     for text in records.warnings:
         warn(f"warning: {text}")
     for text in records.failures:

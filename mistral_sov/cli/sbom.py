@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from mistral_sov.cli.common import DEFAULT_POLICY, PolicyOption
+from mistral_sov.cli._ui import OutputFormat
+from mistral_sov.cli.common import DEFAULT_POLICY, OutputOption, PolicyOption
 
 TOOLKIT_FILE = "mistral-sov.cdx.json"
 AI_BOM_FILE = "ai-bom.cdx.json"
@@ -54,6 +55,7 @@ def sbom_command(
     toolkit_only: Annotated[
         bool, typer.Option("--toolkit-only", help="Only the toolkit SBOM (no policy or model store needed).")
     ] = False,
+    output: OutputOption = OutputFormat.table,
 ) -> int:
     """Write CycloneDX 1.6 bills of materials: the toolkit and the approved local AI models."""
     from mistral_sov.adapters import sbom
@@ -64,11 +66,19 @@ def sbom_command(
     if not toolkit_only:
         documents[AI_BOM_FILE] = build_ai_bom(policy, store)
     out.mkdir(parents=True, exist_ok=True)
+    rows = []
     for name, doc in documents.items():
         atomic_write_bytes(out / name, sbom.dump(doc))
         components = doc.get("components")
-        count = len(components) if isinstance(components, list) else 0
-        echo(f"{out / name}: CycloneDX 1.6, {count} component(s), valid against the CycloneDX JSON Schema")
+        rows.append({"file": str(out / name), "components": len(components) if isinstance(components, list) else 0})
+    if output is OutputFormat.table:
+        for row in rows:
+            valid = "valid against the CycloneDX JSON Schema"
+            echo(f"{row['file']}: CycloneDX 1.6, {row['components']} component(s), {valid}")
+    else:
+        from mistral_sov.cli._ui import emit
+
+        emit({"spec_version": "1.6", "schema_valid": True, "files": rows}, output)
     return 0
 
 

@@ -322,3 +322,12 @@ def test_two_evidence_files_with_one_name(site: dict[str, Path], tmp_path: Path)
     index = json.loads((out / "index.json").read_text(encoding="utf-8"))
     assert [e["id"] for e in index["evidence"]] == ["E1", "E2"]
     assert {e["original_path"] for e in index["evidence"]} == {str(site["evidence"]), str(other)}
+
+
+def test_json_summary(site: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "pack"
+    result = run_cli(*pack_args(site, out), "-o", "json")
+    assert result.code == 0, result.err
+    summary = json.loads(result.out)
+    assert summary["out"] == str(out) and summary["checks"][0]["status"] == "OK"
+    assert {f["path"] for f in summary["files"]} >= {"dora/B_02.02.csv", "gdpr/art30-record.json"}
