@@ -226,3 +226,14 @@ def test_lan_step_keeps_ttls():
         assert ep["l"] == 2
         hops = collector.decode_hops(ep["r"], ep["l"] + 1)
         assert hops[0].ttl == 3 and hops[-1].ttl == 12
+
+
+@pytest.mark.parametrize("path", ["intune/residency-collector.ps1", "gpo/residency-collector-startup.ps1"])
+def test_no_powershell_7_syntax(artifacts, path):
+    """The grammar also knows PowerShell 7: ``??``, ``?.`` and ternaries are parse errors in it,
+    but the pipeline chain operators parse, so they are looked for explicitly."""
+    tree = _parser().parse(artifacts[path])
+    leaves = [n.type for n in _walk(tree.root_node) if n.child_count == 0]
+    assert not {"&&", "||", "??", "?.", "??="} & set(leaves)
+    assert _parser().parse(b"Get-Item a && Get-Item b").root_node.has_error is False  # why the check exists
+    assert "-Parallel" not in artifacts[path].decode("utf-8-sig")
