@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import jsonschema
-from fleet_samples import US_PATH, graph_doc, line, portal_csv, write_policy
+from fleet_samples import EU_PATH, US_PATH, graph_doc, line, portal_csv, write_policy
 from junitparser import JUnitXml
 from sharedpaths import shared_path
 
@@ -153,3 +153,24 @@ def test_fleet_hostile_json_is_inconclusive_not_a_crash(tmp_path):
     assert out["checks"][0]["name"] == "fleet input"
     fleet = out["metadata"]["evidence"]["fleet"]
     assert fleet["endpoints"]["mistral-eu"]["compliant"] == 1 and fleet["devices"] >= 3
+
+
+def test_worker_processes_give_the_same_result(tmp_path):
+    """The parallel path (worker processes, chunks in flight) equals the serial one."""
+    from mistral_sov.adapters.catalogfile import load_catalog
+    from mistral_sov.adapters.policyfile import load_policy
+    from mistral_sov.cli.verify_fleet import judge_fleet
+    from mistral_sov.services.verify import VerifyOptions
+
+    policy = load_policy(write_policy(tmp_path), load_catalog())
+    t = _recent(1)
+    rows = [(f"PC-{i}", line(f"PC-{i}", US_PATH if i % 7 == 0 else EU_PATH, time=t), t) for i in range(60)]
+    path = tmp_path / "g.json"
+    path.write_text(json.dumps(graph_doc(rows)), encoding="utf-8")
+    options = VerifyOptions(ranges_dir=tmp_path / "r")
+    serial = judge_fleet(policy, [path], options, workers=1)
+    parallel = judge_fleet(policy, [path], options, workers=2)
+    a, b = serial.metadata["evidence"]["fleet"], parallel.metadata["evidence"]["fleet"]
+    assert a["device_verdicts_sha256"] == b["device_verdicts_sha256"]
+    assert a["endpoints"] == b["endpoints"] and a["endpoints"]["mistral-eu"]["compliant"] == 51
+    assert [c.verdict for c in serial.checks] == [c.verdict for c in parallel.checks]
