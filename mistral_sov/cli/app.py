@@ -171,14 +171,27 @@ def _print_error(exc: MistralSovError) -> None:
         print_document(result_document(False, int(exc.exit_status), exc.diagnostics()), fmt)
 
 
-def _print_usage_error(message: str) -> None:
+def _choice_hint(message: str) -> str:
+    """'did you mean …?' for a value refused by an enum option (``'gitlub' is not one of …``)."""
+    import re
+
+    found = re.search(r"'([^']*)' is not one of (.*)", message)
+    if not found:
+        return ""
+    from mistral_sov.core.policy import suggest
+
+    choices = re.findall(r"'([^']*)'", found.group(2))
+    return suggest(found.group(1).lower(), choices) or f"use one of: {', '.join(choices)}"
+
+
+def _print_usage_error(message: str, hint: str = "") -> None:
     fmt = _machine["output"]
     if fmt:
         from mistral_sov.cli.common import print_document, result_document
         from mistral_sov.errors import Diagnostic
 
-        hint = "see --help of the command"
-        print_document(result_document(False, int(ExitStatus.USAGE), [Diagnostic(message, hint=hint)]), fmt)
+        diag = Diagnostic(message, hint=hint or "see --help of the command")
+        print_document(result_document(False, int(ExitStatus.USAGE), [diag]), fmt)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -220,7 +233,10 @@ def main(argv: list[str] | None = None) -> None:
         code = ExitStatus.USAGE
     except click_exc.ClickException as exc:
         exc.show()
-        _print_usage_error(exc.format_message())
+        hint = _choice_hint(exc.format_message())
+        if hint:
+            sys.stderr.write(f"    hint: {hint}\n")
+        _print_usage_error(exc.format_message(), hint)
         code = ExitStatus.USAGE
     except (typer.Abort, KeyboardInterrupt):
         sys.stderr.write("interrupted\n")

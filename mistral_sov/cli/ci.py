@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from mistral_sov.cli._ui import OutputFormat
+from mistral_sov.cli.common import OutputOption
 
 app = typer.Typer(help="CI pipelines that run the compliance gate.", rich_markup_mode=None, no_args_is_help=True)
 
@@ -18,30 +22,30 @@ SYSTEMS: dict[str, tuple[str, str]] = {
 }
 
 
+class CiSystem(str, Enum):
+    github = "github"
+    gitlab = "gitlab"
+    azure = "azure"
+    jenkins = "jenkins"
+
+
 @app.command("init")
 def init(
-    system: Annotated[str, typer.Argument(help="github, gitlab, azure or jenkins.", metavar="SYSTEM")],
+    system: Annotated[CiSystem, typer.Argument(help="github, gitlab, azure or jenkins.", case_sensitive=False)],
     out: Annotated[
         Path | None, typer.Option("--out", help="Where to write it (default: the system's usual path).")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Write a pipeline: validate + `policy export --check` + gate on every change, a scheduled
     residency run, JUnit/SARIF/HTML reports published."""
     from mistral_sov import resources
     from mistral_sov.adapters.fileio import atomic_write_bytes
-    from mistral_sov.cli._ui import echo
-    from mistral_sov.core.policy import suggest
+    from mistral_sov.cli.common import show
     from mistral_sov.errors import InputError, Location
 
-    key = system.strip().lower()
-    if key not in SYSTEMS:
-        hint = suggest(key, list(SYSTEMS))
-        raise InputError(
-            f"unknown CI system '{system}'",
-            field="SYSTEM",
-            hint=(hint + " " if hint else "") + f"systems: {', '.join(SYSTEMS)}",
-        )
+    key = system.value
     template, default = SYSTEMS[key]
     target = out if out is not None else Path(default)
     if target.exists() and not force:
@@ -51,16 +55,13 @@ def init(
             hint="pass --force to replace it, or --out another path",
         )
     data = resources.read_bytes(template)
-    try:
-        atomic_write_bytes(target, data)
-    except OSError as exc:
-        raise InputError(
-            f"cannot write '{target}': {exc.strerror or exc}",
-            location=Location(str(target)),
-            hint="check the directory and its permissions",
-        ) from None
+    atomic_write_bytes(target, data)  # errors: exit 2 (path, permissions) or 4 (full/read-only disk)
     import contextlib
 
     with contextlib.suppress(OSError):
         target.chmod(0o644)  # a pipeline file is meant to be committed and read by others
-    echo(f"wrote {target} ({key}); commit it, then see docs/ci.md for the scheduled residency run")
+    show(
+        output,
+        {"system": key, "written": str(target)},
+        [f"wrote {target} ({key}); commit it, then see docs/ci.md for the scheduled residency run"],
+    )

@@ -94,3 +94,14 @@ def print_document(doc: object, fmt: str) -> None:
     from mistral_sov.cli._ui import dump_json, dump_yaml, echo
 
     echo(dump_json(doc) if fmt == "json" else dump_yaml(doc).rstrip("\n"))
+
+
+def show(output: OutputFormat, data: dict[str, object], lines: list[str]) -> None:
+    """Print a command's result: ``lines`` for people (table), ``data`` for -o json|yaml."""
+    from mistral_sov.cli._ui import echo
+
+    if output is OutputFormat.table:
+        for line in lines:
+            echo(line)
+    else:
+        print_document(data, output.value)

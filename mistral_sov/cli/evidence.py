@@ -7,6 +7,9 @@ from typing import Annotated
 
 import typer
 
+from mistral_sov.cli._ui import OutputFormat
+from mistral_sov.cli.common import OutputOption
+
 keys_app = typer.Typer(help="Ed25519 keys for signing evidence.", no_args_is_help=True)
 app = typer.Typer(help="Check signed evidence records.", no_args_is_help=True)
 
@@ -14,14 +17,23 @@ app = typer.Typer(help="Check signed evidence records.", no_args_is_help=True)
 @keys_app.command("generate")
 def generate(
     out: Annotated[Path, typer.Option("--out", help="Directory for the key pair.")] = Path(),
+    output: OutputOption = OutputFormat.table,
 ) -> int:
-    """Write mistral-sov-evidence.key (private, mode 0600) and .pub (PEM)."""
+    """Write mistral-sov-evidence.key (private, mode 0600) and .pub (PEM).
+
+    The private key appears complete or not at all (a full disk never leaves a 0-byte key)."""
     from mistral_sov.adapters import evidence
-    from mistral_sov.cli._ui import echo
+    from mistral_sov.cli.common import show
 
     private, public = evidence.generate_keypair(out)
-    echo(f"private key: {private}  (keep it secret; sign with --sign-key)")
-    echo(f"public key:  {public}  (give it to auditors: evidence verify --public-key)")
+    show(
+        output,
+        {"private_key": str(private), "public_key": str(public)},
+        [
+            f"private key: {private}  (keep it secret; sign with --sign-key)",
+            f"public key:  {public}  (give it to auditors: evidence verify --public-key)",
+        ],
+    )
     return 0
 
 
@@ -33,6 +45,7 @@ def verify(
         Path | None,
         typer.Option("--tsa-ca", help="Check the RFC 3161 timestamp against these TSA CA certificates (PEM)."),
     ] = None,
+    output: OutputOption = OutputFormat.table,
 ) -> int:
     """Exit 0 when the signature is valid, 1 when the evidence was changed, 2 when malformed.
 
@@ -40,7 +53,7 @@ def verify(
     not chain to the CA bundle, 3 when there is no token or it contradicts the evidence's time."""
     from mistral_sov.adapters import evidence
     from mistral_sov.adapters.fileio import translate_os_error
-    from mistral_sov.cli._ui import echo
+    from mistral_sov.cli.common import show
 
     key = evidence.load_public_key(public_key)
     try:
@@ -53,22 +66,26 @@ def verify(
 
         cas = load_ca_bundle(tsa_ca)
     ok, why = evidence.verify(data, key, str(file))
-    echo(f"{'VALID' if ok else 'INVALID'}: {file}: {why}")
-    if not ok:
-        return 1
-    from mistral_sov.adapters.evidence_time import check_envelope
-    from mistral_sov.adapters.timestamp import TimestampStatus
+    result: dict[str, object] = {"file": str(file), "signature_valid": ok, "signature": why}
+    lines = [f"{'VALID' if ok else 'INVALID'}: {file}: {why}"]
+    code = 1
+    if ok:
+        from mistral_sov.adapters.evidence_time import check_envelope
+        from mistral_sov.adapters.timestamp import TimestampStatus
 
-    timed = check_envelope(data, str(file), cas)
-    status = timed.status
-    echo(f"{'trusted time' if timed.ok else 'time'}: {status.value}: {timed.message}")
-    if status in (TimestampStatus.VALID, TimestampStatus.UNCHECKED):
-        return 0
-    if status is TimestampStatus.MISSING:
-        return 3 if cas is not None else 0
-    if status is TimestampStatus.CONTRADICTED:
-        return 3
-    return 1
+        timed = check_envelope(data, str(file), cas)
+        status = timed.status
+        result["trusted_time"] = {"status": status.value, "message": timed.message}
+        lines.append(f"{'trusted time' if timed.ok else 'time'}: {status.value}: {timed.message}")
+        if status in (TimestampStatus.VALID, TimestampStatus.UNCHECKED):
+            code = 0
+        elif status is TimestampStatus.MISSING:
+            code = 3 if cas is not None else 0
+        elif status is TimestampStatus.CONTRADICTED:
+            code = 3
+    result["exit_code"] = code
+    show(output, result, lines)
+    return code
 
 
 @app.command("export")

@@ -63,7 +63,7 @@ def select_exporters(names: list[str]) -> list[Exporter]:
     return [get_exporter(n) for n in wanted]
 
 
-def export(
+def export(  # noqa: PLR0917  (Typer maps each parameter to an option)
     policy: PolicyOption = DEFAULT_POLICY,
     out: Annotated[
         Path,
@@ -83,14 +83,14 @@ def export(
         bool,
         typer.Option("--check", help="Write nothing; exit 1 if the bundle in --out differs from a fresh export."),
     ] = False,
+    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Write the deployment bundle (GPO, Intune, browsers, DNS/PAC) and its manifest."""
     from mistral_sov import __version__
     from mistral_sov.adapters.bundle import check_bundle, write_bundle
     from mistral_sov.adapters.catalogfile import load_catalog
     from mistral_sov.adapters.exporters import get_documenter
-    from mistral_sov.cli._ui import echo
-    from mistral_sov.cli.common import load_policy
+    from mistral_sov.cli.common import load_policy, show
     from mistral_sov.ports import ExportOptions
     from mistral_sov.services.export import render_bundle
 
@@ -110,27 +110,29 @@ def export(
 
     if check:
         drift = check_bundle(out, artifacts, roots=set(EXPORTERS))
+        lines = [f"{out}: up to date with {policy} ({len(artifacts)} files)"]
         if drift:
-            echo(f"{out}: {len(drift)} file(s) differ from a fresh export of {policy}:")
-            for item in drift:
-                echo(f"  {item.describe()}")
-            echo(f"re-run `mistral-sov policy export -p {policy} --out {out}` and deploy the result")
+            lines = [f"{out}: {len(drift)} file(s) differ from a fresh export of {policy}:"]
+            lines += [f"  {item.describe()}" for item in drift]
+            lines.append(f"re-run `mistral-sov policy export -p {policy} --out {out}` and deploy the result")
+        show(output, {"out": str(out), "up_to_date": not drift, "drift": [d.to_dict() for d in drift]}, lines)
+        if drift:
             raise typer.Exit(1)
-        echo(f"{out}: up to date with {policy} ({len(artifacts)} files)")
         return
     protect = {policy: "the policy file", policy.with_name("sovereignty.schema.json"): "the policy's JSON Schema"}
     result = write_bundle(out, artifacts, roots=set(EXPORTERS), protect=protect)
     total = sum(len(a.data) for a in artifacts)
     shown = out if result.out == out.absolute() else f"{out} (-> {result.out})"
-    echo(
+    lines = [
         f"wrote {len(artifacts)} files ({total:,} bytes; {len(result.written)} new or changed, "
         f"{len(result.removed)} stale removed) to {shown} "
         f"[{', '.join(e.name for e in exporters)}]; policy sha256 {loaded.sha256[:12]}"
-    )
+    ]
     if result.kept:
-        echo(f"kept {len(result.kept)} item(s) in {out} that this export did not write:")
-        for rel, reason in sorted(result.kept.items()):
-            echo(f"  {rel}  ({reason})")
+        lines.append(f"kept {len(result.kept)} item(s) in {out} that this export did not write:")
+        lines += [f"  {rel}  ({reason})" for rel, reason in sorted(result.kept.items())]
+    data = {**result.to_dict(), "formats": [e.name for e in exporters], "policy_sha256": loaded.sha256}
+    show(output, data, lines)
 
 
 def diff(
