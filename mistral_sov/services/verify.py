@@ -386,7 +386,7 @@ def judge_measurements(
     checks += missing_measurements(targets, checks)
     summary = vantage_summary(checks)
     summary["file"] = source_file
-    summary["out_of_policy"] = sum(1 for c in checks if c.residency is not None and not c.residency.in_policy)
+    summary["out_of_policy"] = sum(1 for c in checks if any(f.rule_id == "RES-OUT-OF-POLICY" for f in c.findings))
     return build_report(checks, ctx, options=options, vantage=None, traces=raw, extra={"measurements": summary})
 
 

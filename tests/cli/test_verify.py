@@ -100,3 +100,8 @@ def test_probes_option(tmp_path):
     other = [c for c in doc["checks"] if "atlas-probe:190" in c["name"]]
     assert other and all(c["verdict"] in ("INCONCLUSIVE", "VIOLATION") for c in other)
     assert any(n["check"] == "physics" for n in other[0]["details"]["not_evaluated"])
+
+
+def test_without_policy_nothing_is_out_of_policy(tmp_path):
+    res = atlas(tmp_path, "--from-atlas", str(shared_path("fixtures/ripe-atlas/traceroutes.jsonl")))
+    assert json.loads(res.out)["metadata"]["evidence"]["measurements"]["out_of_policy"] == 0
