@@ -30,7 +30,6 @@ from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from mistral_sov.errors import InconclusiveError, InputError, Location
 
@@ -68,18 +67,12 @@ class TimestampCheck:
 
 
 def check_url(url: str, where: str = "--timestamp-url") -> str:
-    """A TSA URL must be http(s) with a host; tokens are self-authenticating, so plain http is fine."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(
-            f"{where}: '{url}' is not an http(s) URL",
-            hint="give the Time-Stamping Authority's RFC 3161 URL, e.g. https://tsa.example.eu/tsr",
-        )
-    if parts.username or parts.password:
-        raise InputError(f"{where}: credentials in the URL", hint="remove 'user:password@' from the TSA URL")
+    """A TSA URL must be http(s) with a host (the rule lives in ``core.policy``)."""
+    from mistral_sov.core.policy import tsa_url_problem
+
+    problem = tsa_url_problem(url)
+    if problem:
+        raise InputError(f"{where}: {problem[0]}", hint=problem[1])
     return url
 
 

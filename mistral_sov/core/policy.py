@@ -300,6 +300,21 @@ def normalize_url(url: str) -> tuple[str, list[tuple[str, str, str]]]:
     return f"{parts.scheme}://{netloc}{path}", notes
 
 
+def tsa_url_problem(url: str) -> tuple[str, str] | None:
+    """(message, hint) when ``url`` cannot be a TSA URL: http(s) with a host, no credentials.
+    Plain http is fine: a time-stamp token is signed, so it authenticates itself."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        parts, host = None, None
+    if parts is None or parts.scheme not in ("http", "https") or not host:
+        return f"'{url}' is not an http(s) URL", "give the TSA's RFC 3161 URL, e.g. https://tsa.example.eu/tsr"
+    if parts.username or parts.password:
+        return "credentials in the TSA URL", "remove 'user:password@' from the URL"
+    return None
+
+
 def check_policy(policy: Policy) -> list[Issue]:
     """Semantic checks beyond the schema that need nothing but the policy. Normalises domains
     and URLs in place. Checks that combine the policy with the catalog (cross-field rules)
@@ -351,6 +366,12 @@ def check_policy(policy: Policy) -> list[Issue]:
         issue = _check_region(key, ("zones", "allowed_cloud_regions", i), known_regions)
         if issue:
             add(issue)
+
+    # --- evidence.tsa (an RFC 3161 Time-Stamping Authority)
+    if policy.evidence.tsa is not None:
+        problem = tsa_url_problem(policy.evidence.tsa)
+        if problem:
+            add(Issue(("evidence", "tsa"), *problem))
 
     # --- vantage
     if policy.vantage is not None:

@@ -277,3 +277,11 @@ def test_evidence_export_for_openssl(stamped: Path, pki: TestPKI, keys: Path, tm
     assert "openssl ts -verify" in (out / "README.txt").read_text(encoding="utf-8")
     again = run_cli("evidence", "export", str(stamped), "--out", str(out))  # never overwrites
     assert again.code == 2 and "refusing to overwrite" in again.err
+
+
+@pytest.mark.parametrize("url", ["ftp://tsa.example", "tsa.example.eu/tsr", "https://user:pw@tsa.example/tsr"])
+def test_policy_validate_refuses_a_bad_tsa_url_at_its_line(tmp_path: Path, url: str) -> None:
+    policy = tmp_path / "p.yaml"
+    policy.write_text(f"version: 1\norganization: X\nevidence:\n  tsa: {url}\n", encoding="utf-8")
+    result = run_cli("policy", "validate", "-p", str(policy))
+    assert result.code == 2 and f"{policy}:4:8" in result.err and "evidence.tsa" in result.err

@@ -155,3 +155,17 @@ def test_missing_policy_is_exit_2(tmp_path: Path) -> None:
     result = run_cli("sbom", "--out", str(tmp_path / "o"), "--policy", str(tmp_path / "absent.yaml"))
     assert result.code == 2
     assert "Traceback" not in result.err
+
+
+def test_model_approved_by_file_path_outside_the_store(tmp_path: Path, model_sha: str) -> None:
+    policy = write_policy(
+        tmp_path / "p.yaml",
+        f"    - name: smollm2\n      sha256: {model_sha}\n      license: apache-2.0\n      file: {smollm2()}\n",
+    )
+    out = tmp_path / "out"
+    result = run_cli("sbom", "--out", str(out), "--policy", str(policy), "--store", str(tmp_path / "empty-store"))
+    assert result.code == 0, result.err
+    ai = json.loads((out / "ai-bom.cdx.json").read_text(encoding="utf-8"))
+    props = {p["name"]: p["value"] for p in ai["components"][0]["properties"]}
+    assert props["mistral-sov:present"] == "true" and props["mistral-sov:file:location"] == str(smollm2().resolve())
+    assert ai["components"][0]["modelCard"]["modelParameters"]["architectureFamily"] == "llama"
