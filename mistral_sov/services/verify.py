@@ -220,6 +220,8 @@ def judge_records(
     endpoints; a record aimed at none of them becomes a SKIPPED "out of policy" check (reported,
     never counted as compliance) when targets are given, else it is judged as an ad-hoc target."""
     for record in records:
+        if record.vantage_country is None and record.source != "local":
+            _registered_vantage_country(record, ctx.providers)
         target = match_target(targets, record.target_name, record.address or "", record.trace.target)
         if target is None:
             target = Target(record.target_name, "", name_key(record.target_name), record.trace.port)
@@ -231,6 +233,19 @@ def judge_records(
             yield unresolved_check(target, res, record)
             continue
         yield judge_record(record, target, ctx.zones, ctx.providers, physics_action=ctx.physics_action)
+
+
+def _registered_vantage_country(record: TraceRecord, providers: Providers) -> None:
+    """Without probe metadata, the country the probe's own address is registered in (a weak
+    hint, labelled as such) so "k of n" can still list a country per vantage point."""
+    from mistral_sov.services.verify_attribution import registered_country
+
+    src = record.trace.raw.get("from") if isinstance(record.trace.raw, dict) else None
+    if isinstance(src, str) and src:
+        cc = registered_country(src, providers)
+        if cc:
+            record.vantage_country = cc
+            record.notes.append(f"vantage country {cc}: where the probe's address {src} is registered (no location)")
 
 
 def _is_ip(text: str) -> bool:
@@ -317,6 +332,9 @@ def vantage_summary(checks: Sequence[Check]) -> dict[str, Any]:
             {
                 "vantage_id": vid,
                 "country": first.vantage_country if first else None,
+                "country_from": ("vantage location" if first and first.vantage is not None else "address registration")
+                if first and first.vantage_country
+                else None,
                 "verdict": verdict.value,
                 "results": len(cs),
             }

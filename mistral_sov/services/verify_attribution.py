@@ -240,3 +240,13 @@ def attribute(
     if att.asn is not None:
         att.operator = providers.operators.operator(att.asn.asn)
     return att
+
+
+def registered_country(address: str, providers: Providers) -> str | None:
+    """The country any provider gives for ``address`` (registration or location), or None."""
+    try:
+        internal, facts, _rng, _asn = _lookups(address, providers)
+    except ValueError:
+        return None
+    countries = sorted({f.country for f in facts if f.country})
+    return countries[0] if len(countries) == 1 and not internal else None

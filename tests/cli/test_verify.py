@@ -39,6 +39,10 @@ def test_shared_results_without_policy_count_distinct_probes(tmp_path):
     assert m["results"] == 19 and m["vantage_points"] == 10  # 19 results from 10 probes
     assert m["summary"] == "compliant from 0 of 10 vantage points"
     assert all(r["verdict"] in ("VIOLATION", "INCONCLUSIVE") for r in m["per_vantage"])
+    # without a probes file the country is only where the probe's address is registered, and says so
+    per = {r["vantage_id"]: r for r in m["per_vantage"]}
+    assert per["atlas-probe:22586"]["country"] == "RS"
+    assert per["atlas-probe:22586"]["country_from"] == "address registration"
     # the measurement time is the Atlas timestamp
     first = doc["checks"][0]["details"]
     assert first["measured_at"] == "2012-06-22T01:39:50+00:00" and first["source"] == "ripe-atlas"

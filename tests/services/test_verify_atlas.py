@@ -131,6 +131,7 @@ def test_eu_probe_eu_path_is_compliant_and_counts_probes(tmp_path, providers):
     m = report.metadata["evidence"]["measurements"]
     assert m["vantage_points"] == 2 and m["results"] == 3 and m["summary"] == "compliant from 2 of 2 vantage points"
     assert {r["vantage_id"]: r["country"] for r in m["per_vantage"]} == {"atlas-probe:1": "DE", "atlas-probe:2": "DE"}
+    assert {r["country_from"] for r in m["per_vantage"]} == {"vantage location"}
     # the measurement time is the Atlas timestamp, not the report time
     assert report.checks[0].residency.measured_at == "2023-11-14T22:13:20+00:00"
 
