@@ -60,7 +60,8 @@ def build_auth(policy: Policy, policy_path: Path, keys: list[str], model: str) -
     oidc = policy.local_inference.oidc
     if oidc is None:
         return None, {"mode": "api-key" if keys else "none"}
-    from mistral_sov.adapters.inference.oidc import OidcAuth, OidcValidator
+    from mistral_sov.adapters.inference.oidc import OidcValidator
+    from mistral_sov.adapters.inference.oidc_auth import OidcAuth
     from mistral_sov.cli._ui import warn
     from mistral_sov.errors import InputError
 

@@ -85,7 +85,7 @@ def register(app: typer.Typer) -> None:
           mistral-sov policy effective --managed bundle/gpo/Machine/Registry.pol -o json
         """
         from mistral_sov.cli._ui import emit
-        from mistral_sov.services.effective import effective_rows
+        from mistral_sov.services.effective_rows import effective_rows
 
         loaded, eff = effective_policy(policy, managed_file, print_warnings=output is OutputFormat.table)
 

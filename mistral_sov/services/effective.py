@@ -14,7 +14,7 @@ YAML's (possibly less strict) value.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -261,7 +261,7 @@ def _attrs(name: str) -> tuple[str, ...]:
     }[name]
 
 
-def _blocks_public_ai(policy: Policy) -> bool:
+def blocks_public_ai(policy: Policy) -> bool:
     b = policy.blocking
     return b.catalog != "none" or bool(b.extra_domains) or policy.local_inference.enforce_local_only
 
@@ -322,10 +322,10 @@ def apply_managed(policy: Policy, managed: ManagedSettings) -> EffectivePolicy:
         origin["local_inference.models"] = managed.origin["ApprovedModels"]
     if managed.block_public_ai is not None:
         where = managed.origin["BlockPublicAI"]
-        if managed.block_public_ai and not _blocks_public_ai(p):
+        if managed.block_public_ai and not blocks_public_ai(p):
             p.blocking.catalog = "all"
             origin["blocking.catalog"] = where
-        elif not managed.block_public_ai and _blocks_public_ai(p):
+        elif not managed.block_public_ai and blocks_public_ai(p):
             p.blocking.catalog = "none"
             p.blocking.extra_domains = []
             origin["blocking.catalog"] = where
@@ -341,73 +341,9 @@ def managed_view(policy: Policy) -> dict[str, Any]:
     """The ADMX values a policy implies (the inverse mapping, for round-trip checks)."""
     return {
         "EnforceLocalOnly": policy.local_inference.enforce_local_only,
-        "BlockPublicAI": _blocks_public_ai(policy),
+        "BlockPublicAI": blocks_public_ai(policy),
         "DefaultEndpoint": normalize_url(policy.endpoints[0].url)[0] if policy.endpoints else None,
         "ApprovedEndpoints": tuple((e.name, normalize_url(e.url)[0]) for e in policy.endpoints),
         "AllowedRegions": tuple(policy.zones.allowed_cloud_regions),
         "ApprovedModels": tuple((m.name, m.sha256) for m in policy.local_inference.models),
     }
-
-
-# --------------------------------------------------------------------------- provenance rows
-
-SECTIONS = ("zones", "endpoints", "blocking", "browsers", "windows", "local_inference")
-
-
-def effective_rows(
-    effective: EffectivePolicy, yaml_where: Callable[[tuple[str, ...]], str | None]
-) -> list[dict[str, Any]]:
-    """One row per setting: ``setting``, ``value``, ``source`` (the managed source, the YAML
-    ``file:line:col``, or ``default``). ``yaml_where(path)`` locates a path in the YAML or None."""
-    p = effective.policy
-    rows: list[dict[str, Any]] = []
-
-    def source_of(dotted: str, path: tuple[str, ...]) -> str:
-        if dotted in effective.origin:
-            return f"managed: {effective.origin[dotted]}"
-        loc = yaml_where(path)
-        return f"yaml: {loc}" if loc else "default"
-
-    for section in SECTIONS:
-        value = getattr(p, section)
-        if isinstance(value, list):
-            rows.append({"setting": section, "value": _show(value), "source": source_of(section, (section,))})
-            if section == "endpoints" and "endpoints[0] (default)" in effective.origin:
-                rows.append(
-                    {
-                        "setting": "endpoints[0] (default)",
-                        "value": value[0].url if value else None,
-                        "source": source_of("endpoints[0] (default)", ()),
-                    }
-                )
-            continue
-        if section == "blocking":
-            rows.append(
-                {
-                    "setting": "blocking (BlockPublicAI)",
-                    "value": _blocks_public_ai(p),
-                    "source": f"managed: {effective.managed.origin['BlockPublicAI']}"
-                    if "BlockPublicAI" in effective.managed.origin
-                    else "derived from blocking and local_inference.enforce_local_only",
-                }
-            )
-        for name in type(value).model_fields:
-            dotted = f"{section}.{name}"
-            rows.append(
-                {
-                    "setting": dotted,
-                    "value": _show(getattr(value, name)),
-                    "source": source_of(dotted, (section, name)),
-                }
-            )
-    return rows
-
-
-def _show(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_show(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _show(v) for k, v in value.items()}
-    if hasattr(value, "model_dump"):
-        return {k: v for k, v in value.model_dump().items() if v not in (None, "", False)}
-    return value

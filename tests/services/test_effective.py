@@ -23,9 +23,9 @@ from mistral_sov.services.effective import (
     ManagedSource,
     apply_managed,
     combine,
-    effective_rows,
     managed_view,
 )
+from mistral_sov.services.effective_rows import effective_rows
 
 REPO = Path(__file__).resolve().parents[2]
 SHA_A = "a" * 64

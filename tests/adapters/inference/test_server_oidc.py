@@ -18,7 +18,8 @@ from oidc_issuer import AUD, CASES, LocalIssuer, failure_matrix
 
 from mistral_sov.adapters.inference.engine.client import EngineClient
 from mistral_sov.adapters.inference.engine.supervisor import EngineSupervisor
-from mistral_sov.adapters.inference.oidc import OidcAuth, OidcValidator
+from mistral_sov.adapters.inference.oidc import OidcValidator
+from mistral_sov.adapters.inference.oidc_auth import OidcAuth
 from mistral_sov.adapters.inference.server import LocalServer, ServerSettings, ServerThread
 from mistral_sov.adapters.inference.server.observe import AuditLog
 from mistral_sov.core.policy import Oidc
