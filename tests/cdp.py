@@ -106,12 +106,17 @@ class Browser:
 
     def wait_for(self, expression: str, timeout: float) -> Any:
         deadline = time.monotonic() + timeout
+        last_error = ""
         while time.monotonic() < deadline:
-            value = self.evaluate(expression)
+            try:
+                value = self.evaluate(expression)
+            except RuntimeError as exc:  # e.g. evaluated while a navigation swaps the document
+                last_error = str(exc)[:300]
+                value = None
             if value:
                 return value
             time.sleep(0.1)
-        raise TimeoutError(f"timed out after {timeout} s waiting for: {expression}")
+        raise TimeoutError(f"timed out after {timeout} s waiting for: {expression} {last_error}")
 
     def console_messages(self) -> list[str]:
         out = []
