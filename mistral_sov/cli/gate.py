@@ -19,7 +19,6 @@ from mistral_sov.cli.common import DEFAULT_POLICY, FailOn, PolicyOption, ProbeMe
 
 if TYPE_CHECKING:
     from mistral_sov.core.findings import Check, Report
-    from mistral_sov.core.policy import LocalModel
     from mistral_sov.services.gate import Unit
     from mistral_sov.services.verify import VerifyOptions
 
@@ -50,22 +49,11 @@ def _residency_unit(loaded: Any, options: VerifyOptions) -> Unit:
 
 
 def _model_resolver(policy_path: Path) -> Any:
-    import os
+    """The model-file rule of ``local serve`` (adapters/inference/store.py ``locate_model``)."""
+    from mistral_sov.adapters.inference.store import ModelStore, locate_model
 
-    from mistral_sov.adapters.inference.store import ENV_STORE, ModelStore
-
-    def resolve(model: LocalModel) -> Path | None:
-        if model.file:
-            path = Path(model.file).expanduser()
-            if not path.is_absolute():
-                path = policy_path.parent / path
-            return path if path.is_file() else None
-        if os.environ.get(ENV_STORE):
-            blob = ModelStore(Path(os.environ[ENV_STORE])).blob_path(model.sha256.lower())
-            return blob if blob.is_file() else None
-        return None
-
-    return resolve
+    store = ModelStore()
+    return lambda model: locate_model(model, policy_path, store)
 
 
 def _bundle_expected(loaded: Any, bundle: Path) -> Any:

@@ -66,21 +66,18 @@ def approval_text(policy: Policy | None, sha: str, claim: str | None) -> tuple[s
 
 def resolve_model(name: str | None, policy: Policy, policy_path: Path, s: ModelStore) -> tuple[str, Path]:
     """Which file to serve: a policy entry's ``file:``, a stored model, or the only approved one."""
+    from mistral_sov.adapters.inference.store import entry_path, locate_model
     from mistral_sov.errors import InputError
 
     entries = policy.local_inference.models
 
     def entry_file(entry: Any) -> Path | None:
-        if entry.file:
-            p = Path(entry.file)
-            return p if p.is_absolute() else (policy_path.parent / p)
-        stored = s.by_sha256(entry.sha256)
-        return stored.path if stored else None
+        return locate_model(entry, policy_path, s)
 
     if name:
         entry = next((e for e in entries if e.name == name), None)
-        if entry is not None and entry.file:
-            return name, entry_file(entry) or Path(entry.file)
+        if entry is not None and entry.file:  # a missing file: verify_file refuses it (exit 5)
+            return name, entry_file(entry) or entry_path(entry, policy_path) or Path(entry.file)
         stored = s.get(name)
         if stored is not None:
             return name, stored.path

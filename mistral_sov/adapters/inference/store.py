@@ -290,6 +290,24 @@ class ModelStore:
         return model
 
 
+def entry_path(entry: Any, policy_path: Path) -> Path | None:
+    """A policy entry's ``file:`` (``~`` expanded; relative to the policy file), or None."""
+    if not getattr(entry, "file", None):
+        return None
+    path = Path(entry.file).expanduser()
+    return path if path.is_absolute() else Path(policy_path).parent / path
+
+
+def locate_model(entry: Any, policy_path: Path, store: ModelStore) -> Path | None:
+    """Where an approved model lives on this machine — the one rule shared by ``local serve/run``
+    and the CI gate: its ``file:`` if it names one, else the store's blob for its SHA-256; None
+    when that file is absent."""
+    path = entry_path(entry, policy_path)
+    if path is None:
+        path = store.blob_path(str(entry.sha256).strip().lower())
+    return path if path.is_file() else None
+
+
 def _blob_is(blob: Path, sha256: str) -> bool:
     try:
         pinned = PinnedModel(blob)

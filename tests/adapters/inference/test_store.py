@@ -105,3 +105,29 @@ def test_bad_names_and_conflicts(store: ModelStore, tmp_path: Path, smol_gguf: P
         store.import_file(tmp_path / "missing.gguf")
     with pytest.raises(ModelRefusedError, match="missing"):
         verify_file(tmp_path / "missing.gguf", store.cache)
+
+
+def test_one_model_file_rule_for_serve_and_gate(store: ModelStore, tmp_path: Path, monkeypatch) -> None:
+    from types import SimpleNamespace
+
+    from mistral_sov.adapters.inference.store import locate_model
+    from mistral_sov.cli.gate import _model_resolver
+
+    policy = tmp_path / "conf" / "sovereignty.yaml"
+    (tmp_path / "conf" / "models").mkdir(parents=True)
+    local = tmp_path / "conf" / "models" / "m.gguf"
+    local.write_bytes(b"GGUF")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "home.gguf").write_bytes(b"GGUF")
+    monkeypatch.setenv("MISTRAL_SOV_MODEL_STORE", str(store.root))
+    gate_resolve = _model_resolver(policy)
+    cases = [
+        (SimpleNamespace(file="models/m.gguf", sha256=SMOL_SHA256), local),  # relative to the policy file
+        (SimpleNamespace(file="~/home.gguf", sha256=SMOL_SHA256), tmp_path / "home.gguf"),
+        (SimpleNamespace(file="models/absent.gguf", sha256=SMOL_SHA256), None),
+        (SimpleNamespace(file=None, sha256=SMOL_SHA256.upper()), store.blob_path(SMOL_SHA256)),  # the store
+        (SimpleNamespace(file=None, sha256="f" * 64), None),
+    ]
+    for entry, expected in cases:
+        assert locate_model(entry, policy, store) == expected
+        assert gate_resolve(entry) == expected, "the gate follows the same rule"
