@@ -241,6 +241,16 @@ def test_chat_page_streams_an_answer_from_the_real_sealed_model_in_chromium(seal
         proc.wait(30)
 
 
+def test_remove_deletes_the_sealed_blob_too(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    env = {**os.environ, "MISTRAL_SOV_MODEL_STORE": str(store), "MISTRAL_SOV_SEAL_KEY": str(tmp_path / "seal.key")}
+    site = {"root": tmp_path, "env": env, "policy": tmp_path / "none.yaml"}
+    assert cli(site, "models", "import", str(_smol()), "--name", "gone").returncode == 0
+    assert cli(site, "models", "seal", "gone").returncode == 0
+    assert cli(site, "models", "remove", "gone").returncode == 0
+    assert list((store / "blobs").iterdir()) == []
+
+
 def test_doctor_shows_the_managed_policy_and_sealed_models(sealed: dict) -> None:
     r = cli(sealed, "doctor", "--no-smoke", "-o", "json")
     assert r.returncode == 0, r.stderr

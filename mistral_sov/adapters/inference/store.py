@@ -287,6 +287,8 @@ class ModelStore:
         if not any(m.sha256 == model.sha256 for m in self.list()):
             with contextlib.suppress(FileNotFoundError):
                 model.path.unlink()
+            with contextlib.suppress(FileNotFoundError):  # its sealed form (`local models seal`)
+                model.path.with_name(model.path.name + ".sealed").unlink()
         return model
 
 
