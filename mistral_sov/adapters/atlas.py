@@ -369,18 +369,57 @@ def to_record(trace: TraceResult, probes: ProbeDirectory | None, where: Location
 
 
 def records(path: Path, probes: ProbeDirectory | None = None) -> Iterator[TraceRecord]:
-    """Stream the results of ``path`` as trace records (JSON Lines are parsed line by line)."""
-    text = _read_text(
-        path, "RIPE Atlas results", "download them from https://atlas.ripe.net/api/v2/measurements/ID/results/"
-    )
+    """Stream the results of ``path`` as trace records: JSON Lines are read and parsed line by
+    line (memory stays flat however many results); a JSON array is read whole."""
+    file = str(path)
+    hint = "download them from https://atlas.ripe.net/api/v2/measurements/ID/results/"
     seen = False
-    for lineno, rec in _json_records(text, str(path), "result"):
-        where = _where(str(path), lineno)
+    for lineno, rec in _stream(Path(path), hint):
         seen = True
-        yield to_record(_parse_at(rec, str(path), lineno), probes, where)
+        yield to_record(_parse_at(rec, file, lineno), probes, _where(file, lineno))
     if not seen:
         raise InputError(
             "no RIPE Atlas results in the file",
-            location=Location(str(path)),
+            location=Location(file),
             hint="pass the results of a traceroute measurement",
         )
+
+
+def _stream(path: Path, hint: str) -> Iterator[tuple[int, Any]]:
+    try:
+        handle = path.open(encoding="utf-8-sig", newline=None)
+    except FileNotFoundError:
+        raise InputError(f"RIPE Atlas results '{path}' not found", location=Location(str(path)), hint=hint) from None
+    except OSError as exc:
+        raise InputError(f"cannot read '{path}': {exc}", location=Location(str(path)), hint=hint) from None
+    with handle:
+        try:
+            head = ""
+            first = handle.readline()
+            while first and not first.strip():  # leading blank lines
+                head += first
+                first = handle.readline()
+            if first.lstrip().startswith("["):  # a JSON array: parsed whole
+                yield from _json_records(head + first + handle.read(), str(path), "result")
+                return
+            lineno = head.count("\n")
+            for line in _chain(first, handle):
+                lineno += 1
+                if not line.strip():
+                    continue
+                try:
+                    yield lineno, json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise InputError(
+                        f"line is not valid JSON: {exc.msg}",
+                        location=Location(str(path), lineno, exc.colno),
+                        hint="JSON Lines: one result object per line",
+                    ) from None
+        except UnicodeDecodeError as exc:
+            raise InputError(f"cannot read '{path}': {exc}", location=Location(str(path)), hint=hint) from None
+
+
+def _chain(first: str, rest: Any) -> Iterator[str]:
+    if first:
+        yield first
+    yield from rest
