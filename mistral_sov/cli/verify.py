@@ -192,6 +192,14 @@ def verify_residency(  # noqa: PLR0917
 
         evidence.load_private_key(sign_key)
     per_hop, probes_file = _probes(probes, from_atlas is not None)
+    if from_atlas is not None and vantage is not None:
+        from mistral_sov.errors import InputError
+
+        raise InputError(
+            "--vantage does not apply to RIPE Atlas results: each result has its own probe",
+            field="--vantage",
+            hint="give the probes' locations with --probes PROBES.json (Atlas probes API format)",
+        )
     loaded = _load(policy, required=not targets and from_atlas is None)
     tsa = choose_url(timestamp_url, loaded.policy.evidence.tsa if loaded else None, sign_key is not None)
     options = VerifyOptions(

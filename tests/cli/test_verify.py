@@ -91,6 +91,8 @@ def test_probes_option(tmp_path):
     assert res.code == 2 and "not found" in res.err
     res = run_cli("verify-residency", "203.0.113.1", "--probes", "many")
     assert res.code == 2 and "--probes" in res.err
+    res = atlas(tmp_path, "--from-atlas", str(results), "--vantage", "Frankfurt")
+    assert res.code == 2 and "--vantage" in res.err
     good = tmp_path / "good.json"
     good.write_text(
         json.dumps({"results": [{"id": 426, "country_code": "US", "geometry": {"coordinates": [-121.99, 37.55]}}]}),
