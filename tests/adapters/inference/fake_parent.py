@@ -27,7 +27,10 @@ def main() -> int:
     port = free_loopback_port()
     print(f"ENGINE {supervisor.pid()}", flush=True)
     print(f"URL http://127.0.0.1:{port}", flush=True)
-    fatal = serve_foreground(server.app(), supervisor, "127.0.0.1", port)
+    try:
+        fatal = serve_foreground(server.app(), supervisor, "127.0.0.1", port)
+    except KeyboardInterrupt:  # as the CLI does (exit 130)
+        return 130
     if fatal:
         print(f"FATAL {fatal}", flush=True)
         return 4

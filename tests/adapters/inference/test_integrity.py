@@ -129,6 +129,7 @@ def test_edit_while_serving_is_refused_and_audited(tmp_path: Path) -> None:
                 )
             health = httpx.get(thread.url + "/health")
             assert health.status_code == 503 and health.json()["status"] == "model integrity lost"
+            assert "mistral_sov_local_model_integrity_ok 0" in httpx.get(thread.url + "/metrics").text
     finally:
         sup.close()
         pinned.close()

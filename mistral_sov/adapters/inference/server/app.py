@@ -491,8 +491,11 @@ class LocalServer:
             self.auth.identify(request.headers)
         except HTTPProblem as exc:
             return error_response(exc.status, exc.message, exc.kind, exc.headers)
+        engine = self.engine.supervisor.status()
+        if self.integrity is not None:
+            engine["model_integrity_ok"] = not self.integrity.broken
         return PlainTextResponse(
-            self.metrics.render(self.settings, self.engine.supervisor.status()),
+            self.metrics.render(self.settings, engine),
             media_type="text/plain; version=0.0.4; charset=utf-8",
         )
 

@@ -43,6 +43,12 @@ def engine_lines(p: str, engine: dict[str, Any]) -> list[str]:
         f"# TYPE {p}_engine_safe_mode gauge",
         f"{p}_engine_safe_mode {1 if engine.get('safe_mode') else 0}",
     ]
+    if "model_integrity_ok" in engine:
+        lines += [
+            f"# HELP {p}_model_integrity_ok 1 while the served file still hashes to the approved SHA-256.",
+            f"# TYPE {p}_model_integrity_ok gauge",
+            f"{p}_model_integrity_ok {1 if engine['model_integrity_ok'] else 0}",
+        ]
     return lines
 
 

@@ -58,8 +58,18 @@ def serve_foreground(app: Any, supervisor: Any, host: str, port: int) -> str:
         server.should_exit = True
 
     supervisor.on_fatal = on_fatal
+    import signal
+
+    def terminated(signum: int, frame: Any) -> None:  # uvicorn re-raises SIGTERM once shut down
+        raise SystemExit(128 + signum)
+
+    restore = None
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGTERM"):
+        restore = signal.signal(signal.SIGTERM, terminated)
     try:
         server.run()
     finally:
-        supervisor.close()
+        supervisor.close()  # every way out stops the engine child (and its process group)
+        if restore is not None:
+            signal.signal(signal.SIGTERM, restore)
     return fatal[0] if fatal else ""
