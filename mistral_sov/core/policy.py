@@ -527,8 +527,33 @@ def check_policy(policy: Policy) -> list[Issue]:
                     "add the SPDX id to allowed_licenses after legal review, or remove the model",
                 )
             )
+    if policy.local_inference.oidc is not None:
+        issues += _check_oidc(policy.local_inference.oidc, names)
 
     return issues
+
+
+def _check_oidc(oidc: Oidc, model_names: set[str]) -> list[Issue]:
+    """Single sign-on settings: the issuer is https (plain http only on loopback, for tests);
+    ``model_groups`` names models of the policy."""
+    out: list[Issue] = []
+    base = ("local_inference", "oidc")
+    parts = urlsplit(oidc.issuer)  # token_issuers are claims (AD FS: http://…/adfs/services/trust), never fetched
+    loopback_http = parts.scheme == "http" and (parts.hostname or "") in ("127.0.0.1", "localhost", "::1")
+    if not (parts.scheme == "https" and parts.hostname) and not loopback_http:
+        hint = "e.g. https://login.microsoftonline.com/<tenant-id>/v2.0 or https://adfs.example.org/adfs"
+        out.append(Issue((*base, "issuer"), f"'{oidc.issuer}' must be an https URL", hint))
+    for name in oidc.model_groups:
+        if name not in model_names:
+            out.append(
+                Issue(
+                    (*base, "model_groups", name),
+                    f"model_groups names '{name}', which is not in local_inference.models",
+                    "use the model names of local_inference.models",
+                    "warning",
+                )
+            )
+    return out
 
 
 def _worldwide(allowed: frozenset[str]) -> bool:

@@ -121,3 +121,18 @@ def test_verify_residency_checks_the_managed_endpoints_not_the_yaml_ones(capsys,
     ]
     text = json.dumps(missing)
     assert "llm.corp.example.eu" in text and "api.mistral.ai" not in text and "klinikum" not in text
+
+
+def test_policy_validate_checks_the_oidc_section(capsys, tmp_path):
+    path = tmp_path / "sovereignty.yaml"
+    path.write_text(
+        "version: 1\norganization: T\nlocal_inference:\n  oidc:\n    issuer: http://idp.example.com\n"
+        "    audience: [api://x]\n    algorithms: [none]\n",
+        encoding="utf-8",
+    )
+    code, _out, err = run(capsys, "policy", "validate", "-p", str(path))
+    assert code == 2 and f"{path}:7:" in err and "algorithms" in err
+    path.write_text(path.read_text("utf-8").replace("algorithms: [none]", "model_groups: {ghost: [g]}"), "utf-8")
+    code, _out, err = run(capsys, "policy", "validate", "-p", str(path))
+    assert code == 2 and f"{path}:5:13: error: local_inference.oidc.issuer" in err and "must be an https URL" in err
+    assert "model_groups names 'ghost'" in err
