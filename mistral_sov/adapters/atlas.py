@@ -66,6 +66,8 @@ def _json_records(text: str, file: str, what: str) -> Iterator[tuple[int, Any]]:
             raise InputError(
                 f"not valid JSON: {exc.msg}", location=Location(file, exc.lineno, exc.colno), hint=_HINT
             ) from None
+        except (ValueError, RecursionError) as exc:  # a 5,000-digit number, absurd nesting
+            raise InputError(f"unusable JSON: {exc}", location=Location(file), hint=_HINT) from None
         items = doc if isinstance(doc, list) else [doc]
         yield from ((-(i + 1), r) for i, r in enumerate(items))  # negative: element i+1 of an array
         return
@@ -79,6 +81,10 @@ def _json_records(text: str, file: str, what: str) -> Iterator[tuple[int, Any]]:
                 f"line is not valid JSON: {exc.msg}",
                 location=Location(file, lineno, exc.colno),
                 hint=f"JSON Lines: one {what} object per line",
+            ) from None
+        except (ValueError, RecursionError) as exc:
+            raise InputError(
+                f"unusable JSON: {exc}", location=Location(file, lineno, 1), hint=f"JSON Lines: one {what} per line"
             ) from None
 
 

@@ -171,6 +171,14 @@ def _print_error(exc: MistralSovError) -> None:
         print_document(result_document(False, int(exc.exit_status), exc.diagnostics()), fmt)
 
 
+def _internal(exc: BaseException) -> int:
+    sys.stderr.write(
+        f"internal error: {type(exc).__name__}: {exc}\n"
+        "    hint: this is a bug in mistral-sov; re-run with --debug and report the traceback\n"
+    )
+    return INTERNAL_ERROR
+
+
 def _choice_hint(message: str) -> str:
     """'did you mean …?' for a value refused by an enum option (``'gitlub' is not one of …``)."""
     import re
@@ -251,6 +259,21 @@ def main(argv: list[str] | None = None) -> None:
         error = translate_os_error(exc)
         _print_error(error)
         code = int(error.exit_status)
+    except ValueError as exc:
+        # json/int parsing refuses numbers of more than 4,300 digits (CVE-2020-10735 guard):
+        # whichever reader met it, it is the input's fault, not a bug
+        if _debug["on"] or "integer string conversion" not in str(exc):
+            if _debug["on"]:
+                raise
+            code = _internal(exc)
+        else:
+            _print_error(
+                InputError(
+                    "the input holds a number with more than 4,300 digits",
+                    hint="this is not a file mistral-sov writes or reads; check which file was passed",
+                )
+            )
+            code = ExitStatus.USAGE
     except RecursionError:
         if _debug["on"]:
             raise
@@ -264,9 +287,5 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if _debug["on"]:
             raise
-        sys.stderr.write(
-            f"internal error: {type(exc).__name__}: {exc}\n"
-            "    hint: this is a bug in mistral-sov; re-run with --debug and report the traceback\n"
-        )
-        code = INTERNAL_ERROR
+        code = _internal(exc)
     sys.exit(code)

@@ -93,7 +93,7 @@ def _display(path: Path) -> str:
     """``path`` relative to the working directory when inside it (for SARIF and annotations)."""
     try:
         return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
+    except (ValueError, RuntimeError, OSError):  # outside the working directory, a symlink loop
         return str(path)
 
 

@@ -124,7 +124,15 @@ def _parse(path: Path) -> tuple[Any, list[Diagnostic]]:
 
 
 def _xsd(doc: _Doc, schema: Any) -> None:
-    if schema.validate(doc.root):
+    from lxml import etree
+
+    try:
+        if schema.validate(doc.root):
+            return
+    except etree.XMLSchemaValidateError as exc:  # libxml2 gives up (e.g. on an entity bomb)
+        doc.diags.append(
+            Diagnostic(f"the XSD validator could not check this file ({exc})", Location(str(doc.path)), "xsd")
+        )
         return
     for err in schema.error_log:
         message = re.sub(r"\{" + re.escape(XSD_NS) + r"\}", "", err.message)
