@@ -68,7 +68,16 @@ DEPLOY: tuple[tuple[str, str, str], ...] = (
         "see docs/fleet.md",
     ),
     ("gpo/residency-collector*", "Group Policy startup script (residency collector)", "see docs/fleet.md"),
-    ("managed/*", "the machines running `mistral-sov local serve`", "see docs/enterprise.md"),
+    (
+        "managed/managed.json",
+        "Linux (and macOS without MDM): `/etc/mistral-sov/managed.json`",
+        "owner root, mode 644 (a group/world-writable file is refused); check `mistral-sov policy effective`",
+    ),
+    (
+        "managed/ai.mistral.sovereign.mobileconfig",
+        "macOS: MDM profile (lands in `/Library/Managed Preferences/ai.mistral.sovereign.plist`)",
+        "upload to your MDM as a custom profile; check `mistral-sov policy effective` (docs/enterprise.md)",
+    ),
     (
         "browsers/chrome-managed.json",
         "Linux: `/etc/opt/chrome/policies/managed/` (Chromium: `/etc/chromium/policies/managed/`)",
