@@ -366,6 +366,7 @@ def to_record(trace: TraceResult, probes: ProbeDirectory | None, where: Location
         vantage_country=probe.country if probe is not None else None,
         vantage_missing_reason="" if vantage is not None else missing,
         physics_required=probes is not None,
+        vantage_self_reported=True,  # probe locations are set by their hosts (about 1.5% are wrong)
         measured_at=trace.started_at,
         address=trace.target if trace.raw.get("dst_addr") is not None else None,
         notes=[

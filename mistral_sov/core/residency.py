@@ -182,6 +182,7 @@ class TraceRecord:
     vantage_country: str | None = None
     vantage_missing_reason: str = ""  # why no vantage (e.g. "probe 190 is not in the probes file")
     physics_required: bool = False  # a vantage was asked for (a probes file given): missing is INCONCLUSIVE
+    vantage_self_reported: bool = False  # e.g. RIPE Atlas probe metadata: may be wrong, so never hides a hop
     measured_at: str = ""
     resolution: Resolution | None = None
     address: str | None = None

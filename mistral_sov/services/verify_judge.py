@@ -138,6 +138,7 @@ class Judge:
         self.no_operator_data: list[str] = []
         self.skipped: list[NotEvaluated] = []
         self.deployment_judged = False
+        self.vantage_trusted = True  # the operator's own vantage (policy, --vantage)
 
     def add(
         self,
@@ -171,10 +172,14 @@ class Judge:
         for bad in att.rejected:
             c = bad.contradiction
             # against the vantage point the claim alone is wrong (WARNING: the hop is unplaced);
-            # against an earlier hop one of two claims is wrong and nothing says which: INCONCLUSIVE
+            # against an earlier hop one of two claims is wrong and nothing says which: INCONCLUSIVE.
+            # A self-reported vantage (RIPE Atlas probe metadata) may itself be wrong: refuting an
+            # out-of-zone claim with it is INCONCLUSIVE, never a quiet warning.
+            outside = bool(bad.fact.country and bad.fact.country not in self.allowed)
+            trusted = bad.against == "vantage" and (self.vantage_trusted or not outside)
             self.add(
                 "RES-PHYSICS",
-                Verdict.WARNING if bad.against == "vantage" else Verdict.INCONCLUSIVE,
+                Verdict.WARNING if trusted else Verdict.INCONCLUSIVE,
                 f"{bad.fact.source} places {att.address} at {c.claim}, ≥ {c.distance_km:,.0f} km from the "
                 f"{bad.against}, but {bad.rtt_budget_ms:.3f} ms allows at most {c.max_km_vacuum:,.0f} km even at "
                 "the speed of light: the claim is refuted and not used for this hop",
@@ -479,6 +484,7 @@ def judge_record(
         name = f"{record.vantage_id} → {name}"
     check = Check(name=name, title=name.replace(" [", " → ", 1).rstrip("]"), duration_s=trace.duration_s)
     judge = Judge(target, zones, check)
+    judge.vantage_trusted = not record.vantage_self_reported
     strict = zones.transit == "strict"
     hops = ordered_hops(trace.hops)
     dest_index = next((i for i, h in enumerate(hops) if any(same_address(a, address) for a in h.addresses)), None)

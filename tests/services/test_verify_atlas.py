@@ -336,3 +336,15 @@ def test_no_geo_source_at_all_is_inconclusive(tmp_path):
     report = judge_measurements(atlas.records(f), [], ctx)
     assert report.verdict is Verdict.INCONCLUSIVE
     assert any(n.check == "geolocation" for n in report.checks[0].residency.not_evaluated)
+
+
+def test_a_self_reported_probe_location_cannot_hide_an_out_of_zone_hop(tmp_path, providers):
+    """A probe that claims to be in Frankfurt but answers like one in the US: the US hop's claim
+    is 'refuted' only by the probe's own metadata, which may be wrong (1.5% of probes misreport):
+    INCONCLUSIVE, never a quiet warning that hides the US hop."""
+    path = [(1, [reply(US_LEVEL3, 1.0)]), (2, [reply(AZURE_WESTEUROPE, 90.0)])]
+    probe = {"id": 426, "country_code": "DE", "geometry": {"type": "Point", "coordinates": FRANKFURT}}
+    report = judge(tmp_path, [result(path)], providers, probes=[probe])
+    physics = [f for f in report.findings if f.rule_id == "RES-PHYSICS" and f.evidence["address"] == US_LEVEL3]
+    assert physics and physics[0].verdict is Verdict.INCONCLUSIVE
+    assert report.verdict in (Verdict.INCONCLUSIVE, Verdict.VIOLATION)
