@@ -310,3 +310,35 @@ def test_bad_plist_is_a_clear_error(tmp_path):
     path.write_bytes(b"<plist><dict><key>a</key>")
     with pytest.raises(InputError, match="not a valid property list"):
         files.read_plist(path)
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 2**33) | st.floats(allow_nan=False) | st.text(max_size=80),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=20), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150)
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "EnforceLocalOnly",
+                "BlockPublicAI",
+                "DefaultEndpoint",
+                "ApprovedEndpoints",
+                "AllowedRegions",
+                "ApprovedModels",
+                "x",
+            ]
+        ),
+        _json_values,
+        max_size=6,
+    )
+)
+def test_any_managed_json_document_is_decoded_or_refused_cleanly(doc):
+    try:
+        decode_source(managed.ManagedSource("managed.json", files.state_from_mapping(doc, "managed.json"), "json"))
+    except InputError as exc:
+        assert exc.message and exc.exit_status == 2  # a clear usage error, never a traceback
