@@ -22,6 +22,7 @@ FLAGS = json.loads((HOSTILE / "flags.json").read_text(encoding="utf-8"))["flags"
 ALLOWED = {0, 1, 2, 3, 4, 5}
 VALID = HOSTILE / "files" / "valid-starter.yaml"
 GARBAGE = HOSTILE / "files" / "atlas-garbage.json"
+KEY_FILES = ("mistral-sov-evidence.key", "mistral-sov-evidence.pub")
 
 
 def _inside(path: Path, roots: tuple[Path, ...]) -> bool:
@@ -50,10 +51,17 @@ def _snapshot(root: Path, skip: tuple[Path, ...] = ()) -> dict[str, tuple[int, i
     return out
 
 
+@pytest.fixture(autouse=True)
+def _in_scratch(scratch: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Relative hostile paths ('-', 'CON', '~/…') land in the scratch folder, never the repo."""
+    monkeypatch.chdir(scratch / "cwd")
+
+
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("hostile")
     (root / "a-directory").mkdir()
+    (root / "cwd").mkdir()
     (root / "read-only-dir").mkdir(mode=0o555)
     if os.name != "nt":
         (root / "dangling-link.yaml").symlink_to(root / "nowhere" / "x.yaml")
@@ -83,6 +91,14 @@ def _created_by(target: Path) -> tuple[Path, ...]:
 def _run(scratch: Path, args: list[str], out: Path | tuple[Path, ...]) -> None:
     skip = out if isinstance(out, tuple) else (out,)
     out = skip[0]
+
+    def exists(path: Path) -> bool:
+        try:
+            return path.exists() or path.is_symlink()
+        except (OSError, ValueError):
+            return False
+
+    new = [m for m in skip if m != out and not exists(m)]  # only what the run creates is cleaned up
     watched = _snapshot(HOSTILE), _snapshot(scratch, skip=skip)
     res = run_cli(*args)
     text = res.out + res.err
@@ -90,8 +106,8 @@ def _run(scratch: Path, args: list[str], out: Path | tuple[Path, ...]) -> None:
     assert res.code in ALLOWED, f"{shown}: exit {res.code}\n{text[-800:]}"
     assert "Traceback" not in text and "internal error" not in text, f"{shown}:\n{text[-800:]}"
     assert (_snapshot(HOSTILE), _snapshot(scratch, skip=skip)) == watched, f"{shown} touched a file outside {skip}"
-    for made in skip:
-        if made.name in ("a-directory", "read-only-dir") or not str(made).startswith(str(scratch)):
+    for made in [out, *new]:
+        if scratch not in made.parents:
             continue
         try:
             if made.is_dir() and not made.is_symlink():
@@ -173,7 +189,9 @@ def test_every_command_on_hostile_paths(raw: str, scratch: Path) -> None:
     for args in runs:
         _prepare(out, None)
         writes_path = args[0] in ("init", "keys", "ci") or (args[:2] == ["policy", "export"] and path in args[-3:])
-        allowed = (out, *_created_by(Path(path))) if writes_path else (out,)
+        # "--" ends the options: the command then writes its documented default in the cwd
+        defaults = [Path.cwd() / n for n in ("sovereignty.yaml", "sovereignty.schema.json", *KEY_FILES)]
+        allowed = (out, *_created_by(Path(os.path.abspath(path))), *defaults) if writes_path else (out,)
         _run(scratch, args, allowed)
 
 
