@@ -282,18 +282,13 @@ def load_probes(path: Path) -> ProbeDirectory:
 
 
 def parse_probes(text: str, file: str = "<probes>") -> ProbeDirectory:
-    stripped = text.lstrip()
     items: list[tuple[int, Any]]
-    if stripped.startswith("{") and '"results"' in text:
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"not valid JSON: {exc.msg}",
-                location=Location(file, exc.lineno, exc.colno),
-                hint="pass the probes API answer unchanged",
-            ) from None
-        results = doc.get("results") if isinstance(doc, dict) else None
+    try:
+        doc: Any = json.loads(text)
+    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
+        doc = None  # not one usable JSON document: JSON Lines (located errors from there)
+    if isinstance(doc, dict) and "results" in doc:
+        results = doc.get("results")
         if not isinstance(results, list):
             raise InputError(
                 "'results' is not a list of probes",
@@ -301,6 +296,10 @@ def parse_probes(text: str, file: str = "<probes>") -> ProbeDirectory:
                 hint="pass the probes API answer unchanged",
             )
         items = [(-(i + 1), r) for i, r in enumerate(results)]
+    elif isinstance(doc, list):
+        items = [(-(i + 1), r) for i, r in enumerate(doc)]
+    elif isinstance(doc, dict):
+        items = [(1, doc)]
     else:
         items = list(_json_records(text, file, "probe"))
     probes: dict[int, Probe] = {}
@@ -420,6 +419,12 @@ def _stream(path: Path, hint: str) -> Iterator[tuple[int, Any]]:
                     raise InputError(
                         f"line is not valid JSON: {exc.msg}",
                         location=Location(str(path), lineno, exc.colno),
+                        hint="JSON Lines: one result object per line",
+                    ) from None
+                except (ValueError, RecursionError) as exc:  # a 5,000-digit number, absurd nesting
+                    raise InputError(
+                        f"unusable JSON: {exc}",
+                        location=Location(str(path), lineno, 1),
                         hint="JSON Lines: one result object per line",
                     ) from None
         except UnicodeDecodeError as exc:

@@ -27,6 +27,11 @@ endpoints:
 """
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no ./sovereignty.yaml of the caller's is picked up
+
+
 def atlas(tmp_path, *args):
     return run_cli("verify-residency", "--ranges-dir", str(tmp_path / "no-ranges"), "-o", "json", *args)
 
