@@ -68,6 +68,7 @@ EXAMPLES: dict[str, list[str]] = {
         "mistral-sov gate --bundle bundle",
         "mistral-sov gate --only policy,drift --report junit:gate.xml --report sarif:gate.sarif",
         "mistral-sov gate --fail-on warning --report json:gate.json",
+        "mistral-sov gate --only policy,catalog-conflicts -o json",
     ],
     "gate history": ["mistral-sov gate history", "mistral-sov gate history --endpoint mistral-eu -o json"],
     "ci init": ["mistral-sov ci init github", "mistral-sov ci init gitlab --out .gitlab-ci.yml"],

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from mistral_sov.cli._ui import OutputFormat
-from mistral_sov.cli.common import DEFAULT_POLICY, FailOn, PolicyOption, ProbeMethod
+from mistral_sov.cli.common import DEFAULT_POLICY, FailOn, OutputOption, PolicyOption, ProbeMethod
 
 if TYPE_CHECKING:
     from mistral_sov.core.findings import Check, Report
@@ -277,6 +277,7 @@ def gate_command(  # noqa: PLR0917
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No console tables; reports and exit code only.")
     ] = False,
+    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Run every gate check and exit 0 (compliant), 1 (failed), 2 (bad input) or 3 (inconclusive)."""
     if ctx.invoked_subcommand is not None:
@@ -336,7 +337,13 @@ def gate_command(  # noqa: PLR0917
         from mistral_sov.adapters.history import record
 
         record(history, report, gate.route_fingerprint)
-    if not quiet and not any(str(p) == "-" for _, p in specs):
+    if output is not OutputFormat.table:  # -o json|yaml: the JSON report on stdout
+        import json
+
+        from mistral_sov.cli.common import print_document
+
+        print_document(json.loads(reports.render(report, "json")), output.value)
+    elif not quiet and not any(str(p) == "-" for _, p in specs):
         from mistral_sov.cli._ui import console
         from mistral_sov.reports.console import print_report
 
