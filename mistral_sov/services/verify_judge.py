@@ -631,6 +631,14 @@ def judge_https(check: Check, target: Target, evidence: HttpsEvidence, zones: Zo
                 NotEvaluated("serving region", f"the HTTPS probe of {evidence.url} failed: {evidence.error}")
             )
         return
+    res = check.residency
+    if res is not None and evidence.address and res.address and not same_address(evidence.address, res.address):
+        traced = res.resolution.addresses if res.resolution is not None else [res.address]
+        if not any(same_address(evidence.address, a) for a in traced):
+            res.fidelity_notes.append(
+                f"the HTTPS probe connected to {evidence.address}, which is not among the traced addresses "
+                f"({', '.join(traced)}): DNS answered differently between the two"
+            )
     serving = [r for r in evidence.regions if r.reveals == "serving-region"]
     if not serving and check.residency is not None:
         check.residency.not_evaluated.append(
