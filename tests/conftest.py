@@ -33,8 +33,9 @@ def _is_root() -> bool:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     ci = os.environ.get("CI") == "true"
     for item in items:
-        if item.get_closest_marker("netns") and not _is_root():
+        needs_root = item.get_closest_marker("netns") or item.get_closest_marker("root")
+        if needs_root and not _is_root():
             if ci:
-                item.add_marker(pytest.mark.xfail(reason="CI must run netns tests as root", strict=True))
+                item.add_marker(pytest.mark.xfail(reason="CI must run root tests as root", strict=True))
             else:
-                item.add_marker(pytest.mark.skip(reason="needs root for network namespaces"))
+                item.add_marker(pytest.mark.skip(reason="needs root (network namespaces or mounts)"))
