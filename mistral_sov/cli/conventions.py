@@ -6,7 +6,9 @@ forget them:
   command);
 * **human metavars**: ``FILE``, ``DIR``, ``URL``, ``N`` … instead of Python types such as
   ``<list[str]>`` or ``<path>``;
-* **shell completion** of format names, gate check names, catalog ids and probe methods.
+* **shell completion** of format names, gate check names, catalog ids and probe methods;
+* every command **returns an ``ExitStatus``**: ``None`` becomes ``ExitStatus.OK``, an int
+  becomes its ``ExitStatus`` (an undocumented code is a bug: exit 70).
 
 To add a command: add its examples here (one line each, real flags).
 """
@@ -209,9 +211,27 @@ def walk(command: Any, path: tuple[str, ...]) -> list[tuple[tuple[str, ...], Any
     return out
 
 
+def returns_exit_status(callback: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a command callback so that what it returns is always an ``ExitStatus``."""
+    import functools
+
+    from mistral_sov.errors import ExitStatus
+
+    @functools.wraps(callback)
+    def command(*args: Any, **kwargs: Any) -> ExitStatus:
+        result = callback(*args, **kwargs)
+        return ExitStatus.OK if result is None else ExitStatus(int(result))
+
+    command.returns_exit_status = True  # type: ignore[attr-defined]
+    return command
+
+
 def apply(command: Any, name: str) -> None:
-    """Add examples, human metavars and completions to ``command`` and its sub-commands."""
+    """Add examples, human metavars and completions to ``command`` and its sub-commands, and
+    make every callback return an ``ExitStatus``."""
     for path, cmd in walk(command, (name,)):
+        if cmd.callback is not None and not getattr(cmd.callback, "returns_exit_status", False):
+            cmd.callback = returns_exit_status(cmd.callback)
         key = " ".join(path)
         if key in EXAMPLES and "Examples:" not in (cmd.epilog or ""):
             lines = "\n".join(f"  {line}" for line in EXAMPLES[key])
