@@ -195,6 +195,14 @@ def _rmdir_up(path: Path, stop: Path) -> None:
         path = path.parent
 
 
+def _read_only(path: Path) -> bool:
+    """No write permission bit at all: the owner marked it read-only (root would ignore it)."""
+    try:
+        return not path.lstat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+    except OSError:
+        return False
+
+
 def resolve_out(out: Path) -> Path:
     """The folder the bundle goes to: absolute, with symlinks (of ``out`` and its parents)
     resolved so the link's target is updated and the link itself stays."""
@@ -335,6 +343,10 @@ def _plan(
     def problem(rel: str, message: str, hint: str) -> None:
         plan.problems.append(Diagnostic(message, Location(str(out.joinpath(*rel.split("/")))), hint=hint))
 
+    if _read_only(out):
+        problem(
+            ".", f"the folder '{out}' is read-only; refusing to change it", "make it writable if the export is intended"
+        )
     for rel, data in new.items():
         target = out.joinpath(*rel.split("/"))
         parts = rel.split("/")
@@ -382,6 +394,9 @@ def _plan(
         if current == hashlib.sha256(data).hexdigest():
             unchanged.append(rel)
             continue
+        if _read_only(target):
+            problem(rel, f"'{rel}' is read-only; refusing to replace it", "make it writable if the change is intended")
+            continue
         if previous is not None and (rel in control or previous.get(rel) == current):
             plan.write[rel] = data  # ours: the previous manifest, or a file it lists unchanged
             plan.replace.append(rel)
@@ -412,7 +427,9 @@ def _plan(
             same = _sha256(target) == sha
         except OSError:
             same = False
-        if same and Path(os.path.realpath(target)) not in protect:
+        if same and _read_only(target):
+            kept[rel] = "read-only: left in place"
+        elif same and Path(os.path.realpath(target)) not in protect:
             plan.delete.append(rel)
             owned.add(rel)
         else:

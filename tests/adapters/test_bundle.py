@@ -325,3 +325,22 @@ def test_export_bundle_survives_sigkill(tmp_path: Path) -> None:
     subprocess.run(command("A", out), check=True, capture_output=True)
     assert _state(out, references) == "A"
     assert _siblings(out) == [] and {p: p.read_bytes() for p in user_files} == user_files
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX modes")
+def test_export_bundle_respects_read_only_files_and_folders(tmp_path: Path) -> None:
+    out = tmp_path / "b"
+    write_bundle(out, _bundle(d__a=b"1", d__b=b"2"))
+    (out / "d" / "a").chmod(0o444)
+    with pytest.raises(InputError, match="read-only"):
+        write_bundle(out, _bundle(d__a=b"changed", d__b=b"2"))
+    assert (out / "d" / "a").read_bytes() == b"1"
+    result = write_bundle(out, _bundle(d__c=b"3"))  # a read-only stale file is kept, not deleted
+    assert (out / "d" / "a").read_bytes() == b"1" and result.kept["d/a"] == "read-only: left in place"
+    out.chmod(0o555)
+    try:
+        with pytest.raises(InputError, match="read-only"):
+            write_bundle(out, _bundle(d__c=b"4"))
+        assert (out / "d" / "c").read_bytes() == b"3"
+    finally:
+        out.chmod(0o755)
