@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,8 @@ def _run(scratch: Path, args: list[str], out: Path | tuple[Path, ...]) -> None:
     assert res.code in ALLOWED, f"{shown}: exit {res.code}\n{text[-800:]}"
     assert "Traceback" not in text and "internal error" not in text, f"{shown}:\n{text[-800:]}"
     assert (_snapshot(HOSTILE), _snapshot(scratch, skip=skip)) == watched, f"{shown} touched a file outside {skip}"
+    if os.name == "posix":  # devices given as output paths are written into, never replaced
+        assert all(stat.S_ISCHR(Path(d).stat().st_mode) for d in ("/dev/null", "/dev/full")), shown
     for made in [out, *new]:
         if scratch not in made.parents:
             continue

@@ -5,7 +5,8 @@
   is written (the link stays a link); the file keeps its mode and, when we may, its owner;
   a read-only file is refused (exit 2), never silently replaced; a file with several hard
   links is rewritten in place (after a full copy is safely on disk beside it), so every
-  link still sees the new content.
+  link still sees the new content; a device, FIFO or socket (``/dev/null``, ``/dev/stdout``)
+  is written into, never replaced by a regular file.
 * ``edit_lock`` + ``expect=``: read-modify-write without losing an update. The lock
   serialises mistral-sov's own writers (10 concurrent ``allowlist add`` all land); the
   ``expect`` comparison just before the rename catches anyone else (an editor) and refuses
@@ -157,6 +158,13 @@ def atomic_write_bytes(path: Path, data: bytes, *, expect: bytes | None = None) 
                 hint="run the command again (it will edit the new content)",
             )
     try:
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            # a device, FIFO or socket (/dev/null, /dev/stdout, a named pipe): write into it,
+            # never rename a regular file over it
+            with target.open("wb") as handle:
+                handle.write(data)
+                handle.flush()
+            return
         target.parent.mkdir(parents=True, exist_ok=True)
         if st is not None and st.st_nlink > 1 and os.name != "nt":
             _write_in_place(target, data)

@@ -101,3 +101,16 @@ def test_create_exclusive_never_overwrites_and_leaves_nothing_on_failure(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["k.pem"]
     with pytest.raises(InputError):
         create_exclusive(tmp_path / "missing" / "k.pem", b"x")
+
+
+@posix
+def test_devices_are_written_into_never_replaced() -> None:
+    """`--report json:/dev/full` once renamed a regular file over the device node."""
+    null = Path("/dev/null")
+    atomic_write_bytes(null, b"data")
+    assert stat.S_ISCHR(null.stat().st_mode)
+    full = Path("/dev/full")
+    if full.exists():
+        with pytest.raises(EnvironmentProblem, match="No space left") as info:
+            atomic_write_bytes(full, b"data")
+        assert info.value.exit_status == 4 and stat.S_ISCHR(full.stat().st_mode)
