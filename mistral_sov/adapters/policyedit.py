@@ -18,8 +18,9 @@ import re
 from typing import Any
 
 from mistral_sov.errors import InputError, Location
-from mistral_sov.yamlsrc import LocatedDoc, load_yaml
+from mistral_sov.yamlsrc import LocatedDoc, core_tag, load_yaml
 
+_STR = "tag:yaml.org,2002:str"
 _BREAK_RE = re.compile("\r\n|\r|\u2028|\u2029|\x85")
 
 
@@ -142,7 +143,9 @@ def yaml_scalar(value: Any) -> str:
     import yaml
 
     if isinstance(value, str):
-        plain_ok = not any(c in value for c in "#,[]{}")  # safe in block and flow context alike
+        # plain only if it stays text under YAML 1.2 (our loader) and 1.1 (other tools), in
+        # block and flow context alike
+        plain_ok = not any(c in value for c in "#,[]{}") and core_tag(value, True) == _STR
         if value and value == value.strip() and plain_ok and all(_yaml_printable(c) for c in value):
             try:  # plain when it reads back as the same string (URLs: no quotes needed)
                 block = yaml.safe_load(f"k: {value}") == {"k": value}

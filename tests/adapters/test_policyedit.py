@@ -89,3 +89,16 @@ def test_any_value_round_trips(name: str, description: str | None, layout: str) 
         pytest.fail(f"could not add {entry!r} to {layout}")
     want = {k: v for k, v in entry.items() if v is not None}
     assert _data(added)["endpoints"][-1] == want
+
+
+@pytest.mark.parametrize(
+    "value", ["0E0", "1e3", "0o17", "0x1F", "NO", "yes", "~", "null", "True", "1:30", "2026-01-01", ".inf", "a: b"]
+)
+def test_scalars_read_back_as_text_under_yaml_1_2_and_1_1(value: str) -> None:
+    import yaml
+
+    from mistral_sov.adapters.policyedit import yaml_scalar
+
+    spelled = yaml_scalar(value)
+    assert _data(f"v: {spelled}\n") == {"v": value}  # our YAML 1.2 loader
+    assert yaml.safe_load(f"v: {spelled}\n") == {"v": value}  # YAML 1.1 tools
