@@ -93,7 +93,11 @@ def _init_worker(setup: dict[str, Any]) -> None:
 
 def _judge_chunk(items: list[FleetItem]) -> list[DeviceOutcome]:
     assert _WORKER is not None
-    return [_WORKER.judge(i) for i in items]
+    outcomes = [_WORKER.judge(i) for i in items]
+    for out in outcomes:
+        for e in out.endpoints:
+            e.pack()
+    return outcomes
 
 
 def _make_judge(setup: dict[str, Any]) -> DeviceJudge:

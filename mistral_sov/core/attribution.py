@@ -18,6 +18,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from mistral_sov.core.memo import bounded
+
 # How much a fact is worth as evidence of *where* an address is:
 #   "geolocation"  – a geo-IP database's location, a geofeed entry, a cloud region's range
 #   "registration" – the country an address block is registered in (RIR data): a weak hint
@@ -154,6 +156,7 @@ class SourceInfo:
         }
 
 
+@bounded(65536)
 def is_internal(address: str) -> bool:
     """Private and special-purpose addresses (RFC 1918, ULA, link-local, loopback, CGNAT,
     documentation, benchmarking…): not globally routable, so no public database places them."""

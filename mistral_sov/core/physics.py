@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+from mistral_sov.core.memo import bounded
 from mistral_sov.core.places import great_circle_km
 
 C_VACUUM_KM_S = 299_792.458
@@ -44,6 +45,7 @@ class Bounds:
     max_km_vacuum: float
 
 
+@bounded(8192)
 def bounds(rtt_ms: float) -> Bounds:
     """The farthest the answering host can be, for a minimum round-trip time in ms."""
     rtt = max(0.0, rtt_ms)
@@ -270,6 +272,16 @@ def box_distance_km(a: str, b: str) -> float | None:
 
 def area_distance_km(a: Area, b: Area) -> float | None:
     """A lower bound of the distance between two areas (None: cannot be judged)."""
+    return _area_distance_km((a.lat, a.lon, a.radius_km, a.country), (b.lat, b.lon, b.radius_km, b.country))
+
+
+_AreaKey = tuple[float | None, float | None, float, str | None]
+
+
+@bounded(65536)
+def _area_distance_km(a_key: _AreaKey, b_key: _AreaKey) -> float | None:
+    """``area_distance_km`` on the fields that matter (labels differ, places repeat)."""
+    a, b = Area("", *a_key), Area("", *b_key)
     if a.is_point and b.is_point:
         d = great_circle_km(a.lat, a.lon, b.lat, b.lon)  # type: ignore[arg-type]
     elif a.is_point and b.country:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
+
+from mistral_sov.core.memo import bounded
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _SIXTOFOUR = ipaddress.IPv6Network("2002::/16")
 
 
-@lru_cache(maxsize=65536)
+@bounded(65536)
 def canonical_address(text: str) -> tuple[str, str]:
     """``(address, note)``: an address in its canonical form, every textual variant of an
     IPv4 address mapped to that IPv4 address: IPv4-mapped (``::ffff:a.b.c.d``), NAT64

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mistral_sov.core import memo
 from mistral_sov.core.collector import UNKNOWN_RTT, CollectorLineError, EndpointPath, decode_line, endpoint_path
 from mistral_sov.core.findings import Check, Finding, Report, Verdict
 from mistral_sov.core.physics import VantagePoint
@@ -79,6 +80,23 @@ class EndpointOutcome:
     verdict: Verdict
     reason: str
     check: Check | None = None  # kept only when not compliant
+    packed: bytes | None = None  # the same check pickled by a worker process (see ``pack``)
+
+    def pack(self) -> EndpointOutcome:
+        """Ship the check as bytes: the main process unpickles only the few it lists (the worst
+        devices per site), not one full check per failing device."""
+        if self.check is not None:
+            import pickle
+
+            self.packed, self.check = pickle.dumps(self.check, pickle.HIGHEST_PROTOCOL), None
+        return self
+
+    def full_check(self) -> Check | None:
+        if self.check is None and self.packed is not None:
+            import pickle
+
+            self.check, self.packed = pickle.loads(self.packed), None  # noqa: S301 (our own worker's bytes)
+        return self.check
 
 
 @dataclass
@@ -174,6 +192,8 @@ class _Cached:
 
 
 def cached_providers(providers: Providers) -> Providers:
+    if not memo.enabled():
+        return providers
     return Providers(
         geo=[_Cached(p, "locate") for p in providers.geo],
         asn=[_Cached(p, "asn") for p in providers.asn],
@@ -318,7 +338,7 @@ class DeviceJudge:
         where = (vantage.lat, vantage.lon) if vantage else None
         basis = (t.name, where, hops, trace.reached, trace.target, tuple(path.addresses), tuple(path.cname_chain))
         key = hashlib.blake2b(repr(basis).encode(), digest_size=16).digest()
-        hit = self._memo.get(key)
+        hit = self._memo.get(key) if memo.enabled() else None
         if hit is not None and hit[0] in (Verdict.COMPLIANT, Verdict.WARNING):
             self.memo_hits += 1
             return EndpointOutcome(t.name, hit[0], hit[1], None)
@@ -493,8 +513,9 @@ class FleetTally:
             rows = []
             for _rank, _neg, _seq, (_key, device, where, e) in worst:
                 rows.append({"device": device, "verdict": e.verdict.value, "reason": e.reason, "where": where})
-                if e.check is not None:
-                    for f in sorted(e.check.findings, key=lambda f: -f.verdict.rank)[:3]:
+                full = e.full_check()
+                if full is not None:
+                    for f in sorted(full.findings, key=lambda f: -f.verdict.rank)[:3]:
                         message = f.message if f.message.startswith(device) else f"{device}: {f.message}"
                         check.findings.append(
                             Finding(
@@ -525,7 +546,7 @@ class FleetTally:
                         subject=endpoint,
                     )
                 )
-            first = next((w[3][3].check for w in worst if w[3][3].check is not None), None)
+            first = next((w[3][3].full_check() for w in worst if w[3][3].full_check() is not None), None)
             check.details = {
                 "endpoint": endpoint,
                 "site": site,

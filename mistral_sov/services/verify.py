@@ -65,6 +65,7 @@ from mistral_sov.core.attribution import (
     SourceInfo,
 )
 from mistral_sov.core.findings import Check, Finding, Report, SourceLocation, Verdict
+from mistral_sov.core.memo import bounded
 from mistral_sov.core.physics import VantagePoint
 from mistral_sov.core.policy import Endpoint, Zones
 from mistral_sov.core.residency import HttpsEvidence, ResidencyDetails, TraceRecord
@@ -184,6 +185,7 @@ class RunContext:
 # ----------------------------------------------------------------------------- matching names
 
 
+@bounded(16384)
 def name_key(name: str) -> str:
     """A target name as compared: lower case, IDNA (punycode), no trailing dot, IPs canonical."""
     import ipaddress
@@ -248,6 +250,7 @@ def _registered_vantage_country(record: TraceRecord, providers: Providers) -> No
             record.notes.append(f"vantage country {cc}: where the probe's address {src} is registered (no location)")
 
 
+@bounded(16384)
 def _is_ip(text: str) -> bool:
     import ipaddress
 

@@ -22,6 +22,7 @@ from mistral_sov.core.attribution import (
     RangeMatch,
     is_internal,
 )
+from mistral_sov.core.memo import bounded, enabled
 from mistral_sov.core.physics import Area, Contradiction, VantagePoint, refutes
 from mistral_sov.core.places import find_place
 from mistral_sov.core.residency import PHYSICS_NOT_EVALUATED, PHYSICS_PASSED, PHYSICS_REFUTED, Claim
@@ -90,6 +91,7 @@ class Attribution:
         return Area(f"hop {self.address} ({self.country})", country=self.country)
 
 
+@bounded(65536)
 def _fact_area(fact: GeoFact) -> Area | None:
     if fact.lat is not None and fact.lon is not None:
         return Area(f"{fact.lat:.2f},{fact.lon:.2f}", fact.lat, fact.lon, fact.accuracy_km or 0.0)
@@ -113,12 +115,18 @@ def _range_fact(rng: RangeMatch) -> GeoFact:
     )
 
 
+@bounded(1024)
+def _vantage_area(lat: float, lon: float) -> Area:
+    return Area("vantage", lat, lon)
+
+
 _MEMO_LIMIT = 200_000
 
 
 def _lookups(address: str, providers: Providers) -> tuple[bool, list[GeoFact], RangeMatch | None, AsnFact | None]:
     """What every provider says about ``address`` (memoised for the run: providers are pure)."""
-    hit = providers.memo.get(address)
+    memo = providers.memo if enabled() else {}
+    hit = memo.get(address)
     if hit is not None:
         return hit  # type: ignore[no-any-return]
     internal = is_internal(address)
@@ -142,8 +150,9 @@ def _lookups(address: str, providers: Providers) -> tuple[bool, list[GeoFact], R
         if asn is None and rng is not None and rng.implied_asns:
             asn = AsnFact(rng.implied_asns[0], rng.provider, rng.source, rng.version)
     out = (internal, facts, rng, asn)
-    if len(providers.memo) < _MEMO_LIMIT:
-        providers.memo[address] = out
+    if len(memo) >= _MEMO_LIMIT:
+        memo.clear()  # bounded: a fleet of unique addresses starts afresh
+    memo[address] = out
     return out
 
 
@@ -169,7 +178,7 @@ def attribute(
         if area is None:
             return None
         if vantage is not None:
-            bad = refutes(Area("vantage", vantage.lat, vantage.lon), area, rtt_ms)
+            bad = refutes(_vantage_area(vantage.lat, vantage.lon), area, rtt_ms)
             if bad is not None:
                 return Refutation(fact, bad, "vantage", rtt_ms)
         if previous is not None:

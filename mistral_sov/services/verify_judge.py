@@ -13,6 +13,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from mistral_sov.core.findings import Check, Finding, Verdict
+from mistral_sov.core.memo import bounded
 from mistral_sov.core.physics import bounds
 from mistral_sov.core.policy import Zones
 from mistral_sov.core.residency import HopRow, HttpsEvidence, NotEvaluated, ResidencyDetails, TraceRecord
@@ -25,6 +26,11 @@ if TYPE_CHECKING:
 
 GLOBAL_DNS_FLAGS = ("front-door", "frontdoor", "cdn", "global", "anycast", "traffic-manager", "dns-steering")
 FINAL_ATTEMPT_TTL = 255  # RIPE Atlas: the last attempt after the hop limit
+
+
+@bounded(64)
+def _allowed(codes: tuple[str, ...]) -> frozenset[str]:
+    return expand_countries(codes)
 
 
 def _action(zones: Zones, jurisdiction: str | None) -> str:
@@ -72,7 +78,7 @@ def _min_rtt(hop: Hop, address: str) -> float | None:
 
 def hop_row(hop: Hop, att: Attribution | None, destination: bool, after_destination: bool) -> HopRow:
     min_rtt = hop.min_rtt_ms
-    b = bounds(min_rtt) if min_rtt is not None else None
+    b = bounds(min_rtt) if min_rtt is not None else None  # cached: RTTs repeat
     flags: list[str] = []
     if hop.silent:
         flags.append("silent")
@@ -97,17 +103,19 @@ def hop_row(hop: Hop, att: Attribution | None, destination: bool, after_destinat
         flags.append("final-attempt")
     elif not 1 <= hop.ttl < FINAL_ATTEMPT_TTL:
         flags.append("out-of-range")
-    if any(r.rtt_ms is None for r in hop.replies):
+    rtts = [r.rtt_ms for r in hop.replies if r.rtt_ms is not None]
+    if len(rtts) < len(hop.replies):
         flags.append("no-rtt")
     notes = list(hop.notes) + sorted({f"{r.address}: {r.note}" for r in hop.replies if r.note})
+    addresses = hop.addresses
     operator = None
     if att is not None and att.asn is not None:
         operator = att.operator.organisation if att.operator else (att.asn.organisation or None)
     return HopRow(
         ttl=hop.ttl,
-        address=hop.addresses[0] if hop.addresses else None,
-        addresses=hop.addresses,
-        rtt_ms=[round(r.rtt_ms, 3) for r in hop.replies if r.rtt_ms is not None],
+        address=addresses[0] if addresses else None,
+        addresses=addresses,
+        rtt_ms=[round(r, 3) for r in rtts],
         min_rtt_ms=round(min_rtt, 3) if min_rtt is not None else None,
         country=att.country if att else None,
         claims=list(att.claims) if att else [],
@@ -133,7 +141,7 @@ class Judge:
     def __init__(self, target: Target, zones: Zones, check: Check) -> None:
         self.target = target
         self.zones = zones
-        self.allowed = expand_countries(zones.allowed_countries)
+        self.allowed = _allowed(tuple(zones.allowed_countries))
         self.check = check
         self.no_operator_data: list[str] = []
         self.skipped: list[NotEvaluated] = []

@@ -10,7 +10,11 @@ reports wall time, devices/s and peak RSS (parent + worker processes), for
 * ``judge``: the whole ``--from-fleet`` run (attribution, physics from the sites' vantage
   points, verdicts, aggregation), with the default worker processes.
 
-Run:  python tests/benchmarks/fleet.py [--devices 10000 100000] [--endpoints 2]
+``--unique`` makes every device's path different (its own LAN and CGNAT addresses, a public
+ISP edge address out of a /16 and per-device RTTs), so no two observations are alike and the
+engine's verdict memo never hits: the cost of judging a path from scratch.
+
+Run:  python tests/benchmarks/fleet.py [--devices 10000 100000] [--endpoints 2] [--unique]
 Prints the figures, the judge/parse ratio (wall and CPU) and the CPU time (main + workers),
 which does not depend on what else the machine runs; memory is flat when peak RSS does not
 grow with the device count. Not collected by pytest; no timed assertions.
@@ -91,7 +95,14 @@ def site_paths(rng: random.Random) -> dict[str, list[list[tuple[str | None, floa
     return paths
 
 
-def generate(path: Path, devices: int, endpoints: int, seed: int = 7) -> None:
+def unique_path(base: list[tuple[str | None, float]], i: int, rng: random.Random) -> list[tuple[str | None, float]]:
+    """The site's path with this device's own LAN, CGNAT and ISP edge addresses and RTTs."""
+    a, b, c = (i >> 16) & 255, (i >> 8) & 255, i & 255
+    own = [(f"10.{a}.{b}.{c or 1}", 0.4), (f"100.{64 + a % 64}.{b}.{c or 1}", 2.0), (f"62.155.{b}.{c or 1}", 4.0)]
+    return own + [(addr, rtt + rng.randrange(40)) for addr, rtt in base[3:]]
+
+
+def generate(path: Path, devices: int, endpoints: int, seed: int = 7, unique: bool = False) -> None:
     """A Graph deviceRunStates file (several pages concatenated as JSON Lines of pages would
     be unusual: one page object, as ``$top`` large exports come)."""
     sys.path.insert(0, str(REPO))
@@ -106,6 +117,8 @@ def generate(path: Path, devices: int, endpoints: int, seed: int = 7) -> None:
             eps = []
             for name, host, dest in ENDPOINTS[:endpoints]:
                 base = paths[site][rng.randrange(3)]
+                if unique:
+                    base = unique_path(base, i, rng)
                 hops = []
                 for ttl, (addr, rtt) in enumerate([*base, (dest, base[-1][1] + 3)], start=1):
                     if addr is None:
@@ -183,6 +196,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--devices", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--endpoints", type=int, default=2, choices=[1, 2])
+    ap.add_argument("--unique", action="store_true", help="every device's path different (no memo hits)")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
@@ -192,11 +206,11 @@ def main() -> None:
             POLICY.format(endpoints=rows, hosts=", ".join(h for _, h, _ in eps)), encoding="utf-8"
         )
         (tmp / "sites.csv").write_text("".join(f"{s},{c}\n" for s, c in SITES), encoding="utf-8")
-        print(f"cpus: {os.cpu_count()}  endpoints per device: {a.endpoints}")
+        print(f"cpus: {os.cpu_count()}  endpoints per device: {a.endpoints}  unique paths: {a.unique}")
         for n in a.devices:
             file = tmp / f"fleet-{n}.json"
             t0 = time.perf_counter()
-            generate(file, n, a.endpoints)
+            generate(file, n, a.endpoints, unique=a.unique)
             gen = time.perf_counter() - t0
             size = file.stat().st_size / 1e6
             parse = run("parse", file, tmp)

@@ -174,3 +174,7 @@ def test_worker_processes_give_the_same_result(tmp_path):
     assert a["device_verdicts_sha256"] == b["device_verdicts_sha256"]
     assert a["endpoints"] == b["endpoints"] and a["endpoints"]["mistral-eu"]["compliant"] == 51
     assert [c.verdict for c in serial.checks] == [c.verdict for c in parallel.checks]
+    # the worst devices' findings and path come from checks the workers ship as bytes
+    assert [c.to_dict() for c in serial.checks] == [c.to_dict() for c in parallel.checks]
+    listed = [c.details["worst_device_path"] for c in parallel.checks if c.details.get("worst_device_path")]
+    assert listed and any(f.rule_id == "RES-TRANSIT-COUNTRY" for c in parallel.checks for f in c.findings)
