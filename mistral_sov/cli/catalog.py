@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated
 
 import typer
 
 from mistral_sov.cli._ui import OutputFormat
 from mistral_sov.cli.common import OutputOption
+from mistral_sov.core.catalog import CATEGORIES as _CATEGORIES
+
+# a real enum, so Typer refuses other values (exit 2, with did-you-mean); the values are the
+# catalog's categories (core/catalog.py), checked equal by tests/cli/test_conventions.py
+Category = Enum("Category", {c: c for c in _CATEGORIES}, type=str)  # type: ignore[misc]
 
 app = typer.Typer(help="Browse the catalog of public AI services.", no_args_is_help=True)
 
@@ -21,7 +27,9 @@ def _service_dict(s: object) -> dict[str, object]:
 
 @app.command("list")
 def list_services(
-    category: Annotated[str | None, typer.Option("--category", "-c", help="Only this category.")] = None,
+    category_choice: Annotated[
+        Category | None, typer.Option("--category", "-c", case_sensitive=False, help="Only this category.")
+    ] = None,
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """List catalog services (id, name, vendor, country, categories, domains)."""
@@ -32,6 +40,7 @@ def list_services(
     from mistral_sov.errors import InputError
 
     catalog = load_catalog()
+    category = category_choice.value if category_choice is not None else None
     if category is not None and category not in CATEGORIES:
         raise InputError(
             f"unknown category '{category}'",

@@ -3,12 +3,23 @@ registered by their own modules at the bottom of this file)."""
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated
 
 import typer
 
 from mistral_sov.cli._ui import OutputFormat
 from mistral_sov.cli.common import DEFAULT_POLICY, OutputOption, PolicyOption
+
+
+class RegionProvider(str, Enum):
+    """Providers with a region table (``core/zones.py: PROVIDERS``)."""
+
+    azure = "azure"
+    aws = "aws"
+    gcp = "gcp"
+    oci = "oci"
+
 
 app = typer.Typer(help="Validate, explain and export the policy file.", no_args_is_help=True)
 
@@ -61,7 +72,9 @@ def schema() -> None:
 
 @app.command("regions")
 def regions(
-    provider: Annotated[str | None, typer.Argument(help="azure, aws, gcp or oci (default: all).")] = None,
+    provider_choice: Annotated[
+        RegionProvider | None, typer.Argument(case_sensitive=False, help="Cloud provider (default: all).")
+    ] = None,
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """List the cloud regions a policy may name, with their country."""
@@ -69,6 +82,7 @@ def regions(
     from mistral_sov.core.zones import EU_COUNTRIES, PROVIDERS, cloud_regions
     from mistral_sov.errors import InputError
 
+    provider = provider_choice.value if provider_choice is not None else None
     if provider is not None and provider not in PROVIDERS:
         raise InputError(f"unknown provider '{provider}'", hint=f"use one of {', '.join(PROVIDERS)}")
     data = [

@@ -6,6 +6,7 @@ fetched elsewhere (air-gapped sites); ``list`` shows what is installed and from 
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +14,18 @@ import typer
 
 from mistral_sov.cli._ui import OutputFormat
 from mistral_sov.cli.common import OutputOption
+
+
+class CloudProvider(str, Enum):
+    """The providers whose range files are known (``adapters/geo/ranges.py: PROVIDERS``)."""
+
+    azure = "azure"
+    aws = "aws"
+    gcp = "gcp"
+    oci = "oci"
+    cloudflare = "cloudflare"
+    fastly = "fastly"
+
 
 app = typer.Typer(
     help="Cloud IP range files (Azure, AWS, Google Cloud, Oracle, Cloudflare, Fastly).", no_args_is_help=True
@@ -44,9 +57,9 @@ def update(
             "https://www.microsoft.com/en-us/download/details.aspx?id=56519).",
         ),
     ] = None,
-    provider: Annotated[
-        list[str] | None,
-        typer.Option("--provider", help="Only these providers (repeatable): azure aws gcp oci cloudflare fastly."),
+    provider_choice: Annotated[
+        list[CloudProvider] | None,
+        typer.Option("--provider", case_sensitive=False, help="Only these providers (repeatable)."),
     ] = None,
     url: Annotated[
         list[str] | None,
@@ -70,7 +83,7 @@ def update(
         if not sep or not value:
             raise InputError(f"'{item}' is not KEY=URL", field="--url", hint="e.g. --url aws=https://…/ip-ranges.json")
         overrides[key.strip()] = value.strip()
-    only = tuple(provider or ())
+    only = tuple(p.value for p in provider_choice or ())
     for p in only:
         if p not in ranges.PROVIDERS:
             raise InputError(
@@ -101,11 +114,9 @@ def update(
 @app.command("import")
 def import_(
     files: Annotated[list[Path], typer.Argument(help="Range files fetched elsewhere.")],
-    provider: Annotated[
-        str | None,
-        typer.Option(
-            "--provider", help="azure aws gcp oci cloudflare fastly (default: detected from the file's shape)."
-        ),
+    provider_choice: Annotated[
+        CloudProvider | None,
+        typer.Option("--provider", case_sensitive=False, help="Default: detected from the file's shape."),
     ] = None,
     source: Annotated[str | None, typer.Option("--source", help="Where the file came from (recorded).")] = None,
     ranges_dir: RangesDir = None,
@@ -115,6 +126,7 @@ def import_(
     from mistral_sov.cli._ui import echo
     from mistral_sov.errors import InputError, Location
 
+    provider = provider_choice.value if provider_choice is not None else None
     if provider is not None and provider not in ranges.PROVIDERS:
         raise InputError(
             f"unknown provider '{provider}'", field="--provider", hint=f"one of {', '.join(ranges.PROVIDERS)}"

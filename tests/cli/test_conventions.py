@@ -74,3 +74,25 @@ def test_every_command_returns_an_exit_status() -> None:
     assert conventions.returns_exit_status(lambda: 3)() is ExitStatus.INCONCLUSIVE
     with pytest.raises(ValueError):  # an undocumented code is a bug (exit 70), never passed on
         conventions.returns_exit_status(lambda: 42)()
+
+
+def test_enum_options_match_their_sources_and_refuse_other_values() -> None:
+    from clihelp import run_cli
+
+    from mistral_sov.adapters.geo.ranges import PROVIDERS as RANGE_PROVIDERS
+    from mistral_sov.cli.catalog import Category
+    from mistral_sov.cli.policy import RegionProvider
+    from mistral_sov.cli.ranges import CloudProvider
+    from mistral_sov.core.catalog import CATEGORIES
+    from mistral_sov.core.zones import PROVIDERS as REGION_PROVIDERS
+
+    assert [c.value for c in Category] == list(CATEGORIES)
+    assert tuple(p.value for p in CloudProvider) == RANGE_PROVIDERS
+    assert tuple(p.value for p in RegionProvider) == REGION_PROVIDERS
+    for args in (("catalog", "list", "--category", "chatt"), ("policy", "regions", "azur"), ("ranges", "list")):
+        res = run_cli(*args)
+        if args[0] == "ranges":
+            continue
+        assert res.code == 2 and "did you mean" in res.err, res
+    assert run_cli("policy", "regions", "AZURE").code == 0  # case-insensitive
+    assert run_cli("catalog", "list", "--category", "chat").code == 0
