@@ -105,14 +105,16 @@ def _encode_like(original: bytes, text: str) -> bytes:
     return bom + text.encode("utf-8")
 
 
-def _edit_policy(path: Path, what: str, change: Callable[[LoadedPolicy], tuple[str, str]]) -> None:
+def _edit_policy(
+    path: Path, what: str, change: Callable[[LoadedPolicy], tuple[str, str]], output: OutputFormat
+) -> None:
     """Read-modify-write ``path`` under a lock, so concurrent edits never lose an update:
     load, let ``change`` produce the new text (and a note), re-validate, and write atomically
     only if the file still holds what was read (exit 2 otherwise)."""
     from mistral_sov.adapters.catalogfile import load_catalog
     from mistral_sov.adapters.fileio import atomic_write_bytes, edit_lock
     from mistral_sov.adapters.policyfile import parse_policy, read_policy_bytes
-    from mistral_sov.cli._ui import echo, warn
+    from mistral_sov.cli._ui import warn
     from mistral_sov.errors import InputError, PolicyError
 
     with edit_lock(path):
@@ -141,11 +143,13 @@ def _edit_policy(path: Path, what: str, change: Callable[[LoadedPolicy], tuple[s
         atomic_write_bytes(path, data, expect=original)
     if note:
         warn(note)
-    echo(f"{what}: written to {path}")
+    from mistral_sov.cli.common import show
+
+    show(output, {"file": str(path), "change": what, "note": note or None}, [f"{what}: written to {path}"])
 
 
 @app.command("add")
-def add(
+def add(  # noqa: PLR0917  (Typer maps each parameter to an option)
     url: Annotated[str, typer.Argument(metavar="URL", help="Endpoint URL, e.g. https://mistral.example.eu")],
     name: Annotated[
         str | None, typer.Option("--name", metavar="NAME", help="Endpoint name (default: from the host).")
@@ -156,6 +160,7 @@ def add(
     ] = None,
     private_link: Annotated[bool, typer.Option("--private-link", help="Reached through a private link.")] = False,
     policy: PolicyOption = DEFAULT_POLICY,
+    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Approve an endpoint: append it to the policy, keeping comments and formatting.
 
@@ -187,13 +192,14 @@ def add(
             entry["private_link"] = True
         return edit_list(loaded.doc.text, str(loaded.path), "endpoints", add=entry)
 
-    _edit_policy(policy, f"adding endpoint '{name}' ({normalized})", change)
+    _edit_policy(policy, f"adding endpoint '{name}' ({normalized})", change, output)
 
 
 @app.command("remove")
 def remove(
     target: Annotated[str, typer.Argument(metavar="NAME|URL", help="Endpoint name or URL.")],
     policy: PolicyOption = DEFAULT_POLICY,
+    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Remove an approved endpoint from the policy, keeping comments and formatting."""
     from mistral_sov.adapters.policyedit import edit_list
@@ -215,4 +221,4 @@ def remove(
             )
         return edit_list(loaded.doc.text, str(loaded.path), "endpoints", remove=index)
 
-    _edit_policy(policy, f"removing endpoint '{target}'", change)
+    _edit_policy(policy, f"removing endpoint '{target}'", change, output)

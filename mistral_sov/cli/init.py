@@ -7,6 +7,9 @@ from typing import Annotated
 
 import typer
 
+from mistral_sov.cli._ui import OutputFormat
+from mistral_sov.cli.common import OutputOption
+
 
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
@@ -15,13 +18,14 @@ def register(app: typer.Typer) -> None:
 def init(
     path: Annotated[Path, typer.Argument(help="Where to write the policy.")] = Path("sovereignty.yaml"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    output: OutputOption = OutputFormat.table,
 ) -> None:
     """Write a commented starter policy (and its JSON Schema beside it for editors)."""
     from mistral_sov import resources
     from mistral_sov.adapters.catalogfile import load_catalog
     from mistral_sov.adapters.fileio import atomic_write_text
     from mistral_sov.adapters.policyfile import parse_policy
-    from mistral_sov.cli._ui import echo
+    from mistral_sov.cli.common import show
     from mistral_sov.core.schema import policy_json_schema
     from mistral_sov.errors import InputError, Location
 
@@ -38,5 +42,8 @@ def init(
     import json
 
     atomic_write_text(schema_path, json.dumps(policy_json_schema(), indent=2) + "\n")
-    echo(f"wrote {path} and {schema_path}")
-    echo(f"next: edit it, then run `mistral-sov policy validate -p {path}`")
+    show(
+        output,
+        {"policy": str(path), "schema": str(schema_path)},
+        [f"wrote {path} and {schema_path}", f"next: edit it, then run `mistral-sov policy validate -p {path}`"],
+    )
