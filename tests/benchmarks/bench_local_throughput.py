@@ -33,7 +33,7 @@ async def _client(url: str, key: str, clients: int, requests: int, tokens: int) 
 
     ttfts: list[float] = []
     generated = 0
-    limits = httpx.Limits(max_connections=clients + 4)
+    limits = httpx.Limits(max_connections=clients + 4, max_keepalive_connections=0)  # llama-server drops idle ones
     async with httpx.AsyncClient(timeout=600, limits=limits, trust_env=False) as client:
 
         async def one(i: int, j: int) -> None:
@@ -78,9 +78,10 @@ def _run_clients(url: str, key: str, clients: int, requests: int, tokens: int) -
         [sys.executable, __file__, "--client", url, key, str(clients), str(requests), str(tokens)],
         capture_output=True,
         text=True,
-        check=True,
         timeout=3600,
     )
+    if out.returncode != 0:
+        raise RuntimeError(f"benchmark client failed against {url}: {out.stderr[-2000:]}")
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 

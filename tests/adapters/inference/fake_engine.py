@@ -40,6 +40,8 @@ def main() -> None:
             os.kill(os.getpid(), signal.SIGSEGV)
         marker.write_text("started once", encoding="utf-8")
 
+    dropped: list[bool] = []
+
     def die(sig: int) -> None:
         sys.stdout.flush()
         os.kill(os.getpid(), sig)
@@ -76,6 +78,11 @@ def main() -> None:
             text = json.dumps(body.get("messages")) if chat else str(body.get("prompt"))
             if mode == "always-crash" or (mode == "crash-unless-safe" and not safe):
                 die(signal.SIGSEGV)
+            if "__drop_once__" in text and not dropped:  # like a keep-alive connection closed by the engine
+                dropped.append(True)
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
             if "__too_long__" in text:
                 self._json(400, {"error": {"message": "the prompt exceeds the context window", "code": 400}})
                 return

@@ -164,3 +164,9 @@ def test_client_disconnect_mid_stream_and_100_idle_connections(served) -> None:
         time.sleep(0.05)
     metrics = httpx.get(url + "/metrics", headers=AUTH).text
     assert "mistral_sov_local_requests_processing 0" in metrics
+
+
+def test_a_connection_dropped_by_the_live_engine_is_retried_once(served) -> None:
+    _, url, _ = served
+    r = httpx.post(url + CHAT, json={"messages": _msgs("__drop_once__")}, headers=AUTH, timeout=30)
+    assert r.status_code == 200, r.text

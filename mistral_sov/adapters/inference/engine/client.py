@@ -66,18 +66,31 @@ class EngineClient:
     def _path(chat: bool) -> str:
         return "/v1/chat/completions" if chat else "/v1/completions"
 
+    async def _stale(self, generation: int, exc: BaseException, attempt: int) -> bool:
+        """A keep-alive connection the engine had already closed fails before any response
+        byte; retry such a request once on a fresh connection if the engine is alive."""
+        import httpx
+
+        if attempt > 0 or not isinstance(exc, (httpx.RemoteProtocolError, httpx.ConnectError, httpx.WriteError)):
+            return False
+        return await asyncio.to_thread(self.supervisor.death_of, generation, 0.2) is None
+
     async def call(self, chat: bool, params: dict[str, Any]) -> dict[str, Any]:
         import httpx
 
         ep = self.supervisor.endpoint()
         body = {k: v for k, v in params.items() if k != "stream_options"}
         body["stream"] = False
-        try:
-            reply = await self._client().post(
-                ep.base + self._path(chat), json=body, headers={"Authorization": f"Bearer {ep.key}"}
-            )
-        except httpx.HTTPError as exc:
-            raise await self._crash_or(ep.generation, exc) from None
+        for attempt in range(2):
+            try:
+                reply = await self._client().post(
+                    ep.base + self._path(chat), json=body, headers={"Authorization": f"Bearer {ep.key}"}
+                )
+                break
+            except httpx.HTTPError as exc:
+                if await self._stale(ep.generation, exc, attempt):
+                    continue
+                raise await self._crash_or(ep.generation, exc) from None
         if reply.status_code != 200:
             if reply.status_code >= 500:
                 raise await self._crash_or(ep.generation, RuntimeError(str(reply.status_code)))
@@ -93,35 +106,47 @@ class EngineClient:
         body = {k: v for k, v in params.items() if k != "stream_options"}
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
-        try:
-            async with self._client().stream(
-                "POST", ep.base + self._path(chat), json=body, headers={"Authorization": f"Bearer {ep.key}"}
-            ) as reply:
-                if reply.status_code != 200:
-                    raw = await reply.aread()
-                    if reply.status_code >= 500:
-                        raise await self._crash_or(ep.generation, RuntimeError(str(reply.status_code)))
-                    raise EngineRejected(reply.status_code, _engine_message(raw))
-                async for line in reply.aiter_lines():
-                    if not line.startswith("data:"):
-                        continue
-                    payload = line[5:].strip()
-                    if payload == "[DONE]":
-                        return
-                    chunk = json.loads(payload)
-                    if isinstance(chunk.get("error"), dict):
-                        err = chunk["error"]
-                        raise EngineRejected(int(err.get("code") or 400), str(err.get("message", "engine error")))
-                    if chunk.get("usage"):
-                        usage.update({k: int(v) for k, v in chunk["usage"].items() if isinstance(v, int)})
-                    if chunk.get("choices"):
-                        yield chunk
-            # the body ended without [DONE]: the engine closed the connection (died) mid-answer
-            raise await self._crash_or(ep.generation, EOFError("the engine stream ended early"))
-        except httpx.HTTPError as exc:
-            raise await self._crash_or(ep.generation, exc) from None
-        except ValueError as exc:  # a torn SSE line: the engine died mid-write
-            raise await self._crash_or(ep.generation, exc) from None
+        for attempt in range(2):
+            started = False
+            try:
+                async for chunk in self._stream_once(ep, chat, body, usage):
+                    started = True
+                    yield chunk
+                return
+            except httpx.HTTPError as exc:
+                if not started and await self._stale(ep.generation, exc, attempt):
+                    continue
+                raise await self._crash_or(ep.generation, exc) from None
+            except ValueError as exc:  # a torn SSE line: the engine died mid-write
+                raise await self._crash_or(ep.generation, exc) from None
+
+    async def _stream_once(
+        self, ep: Any, chat: bool, body: dict[str, Any], usage: dict[str, int]
+    ) -> AsyncIterator[dict[str, Any]]:
+        async with self._client().stream(
+            "POST", ep.base + self._path(chat), json=body, headers={"Authorization": f"Bearer {ep.key}"}
+        ) as reply:
+            if reply.status_code != 200:
+                raw = await reply.aread()
+                if reply.status_code >= 500:
+                    raise await self._crash_or(ep.generation, RuntimeError(str(reply.status_code)))
+                raise EngineRejected(reply.status_code, _engine_message(raw))
+            async for line in reply.aiter_lines():
+                if not line.startswith("data:"):
+                    continue
+                payload = line[5:].strip()
+                if payload == "[DONE]":
+                    return
+                chunk = json.loads(payload)
+                if isinstance(chunk.get("error"), dict):
+                    err = chunk["error"]
+                    raise EngineRejected(int(err.get("code") or 400), str(err.get("message", "engine error")))
+                if chunk.get("usage"):
+                    usage.update({k: int(v) for k, v in chunk["usage"].items() if isinstance(v, int)})
+                if chunk.get("choices"):
+                    yield chunk
+        # the body ended without [DONE]: the engine closed the connection (died) mid-answer
+        raise await self._crash_or(ep.generation, EOFError("the engine stream ended early"))
 
     async def aclose(self) -> None:
         for client in list(self._clients.values()):
