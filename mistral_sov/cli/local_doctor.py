@@ -20,6 +20,7 @@ from mistral_sov.cli.local_common import (
     LOCAL_EXTRA_HINT,
     CtxOption,
     ModelOption,
+    NoRepackOption,
     StoreOption,
     ThreadsOption,
     human,
@@ -204,6 +205,7 @@ def bench(  # noqa: PLR0917
     runs: Annotated[int, typer.Option("--runs", min=1, max=50, help="Runs per path (medians reported).")] = 5,
     ctx: CtxOption = 1024,
     threads: ThreadsOption = None,
+    no_repack: NoRepackOption = False,
     policy: PolicyOption = DEFAULT_POLICY,
     store: StoreOption = None,
     output: OutputOption = OutputFormat.table,
@@ -218,7 +220,7 @@ def bench(  # noqa: PLR0917
     _pol, name, verified, _approval, _ = prepare(model, policy, store)
     n_ctx = max(ctx, tokens + 256)
     try:
-        supervisor = start_engine(launcher_for("llama-cpp", verified.path, ctx=n_ctx, threads=threads))
+        supervisor = start_engine(launcher_for("llama-cpp", verified.path, ctx=n_ctx, threads=threads), safe=no_repack)
     finally:
         verified.close()
     try:
