@@ -143,10 +143,10 @@ def test_run_streams_an_answer_and_reports_enforcement(site: dict) -> None:
         enforce_local_only=True,
         max_tokens=12,
     )
-    r = cli(site, "run", "What is the capital of France?", policy=pol)
+    r = cli(site, "run", "What is the capital of France?", "--threads", "1", policy=pol)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() and "enforce_local_only: ON" in r.stderr and "approved as 'smollm2'" in r.stderr
-    r2 = cli(site, "run", "Hi", policy=pol)
+    r2 = cli(site, "run", "Hi", "--threads", "1", "--no-repack", policy=pol)
     assert "cached verdict" in r2.stderr, "the second start must reuse the cached hash verdict"
 
 
