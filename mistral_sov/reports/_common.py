@@ -107,11 +107,11 @@ def sources_text(hop: HopRow) -> str:
 
 
 def vantage_text(d: ResidencyDetails) -> str:
+    """``vantage Frankfurt (50.11, 8.68)``, or ``no vantage (physics not evaluated)``."""
     v = d.vantage
-    if v is None:
-        return "none (physics not evaluated)"
-    where = v.name or ""
-    return f"{where} ({v.lat:.4g}, {v.lon:.4g})".strip()
+    if v is None or v.lat is None or v.lon is None:
+        return "no vantage (physics not evaluated)"
+    return f"vantage {clean(v.name) + ' ' if v.name else ''}({v.lat:.4g}, {v.lon:.4g})"
 
 
 def check_subject(check: Check) -> str:

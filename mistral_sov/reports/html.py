@@ -106,7 +106,7 @@ def path_svg(check: Check) -> str:
     vpos = ""
     out.append(
         f'<g class="vantage"><rect x="{LEFT - 12}" y="{y0 - 12}" width="24" height="24" fill="#37474f"/>'
-        f'<text x="{LEFT + 30}" y="{y0 - 2}" font-weight="bold">vantage {e(vname or "")}{e(vpos)}</text>'
+        f'<text x="{LEFT + 30}" y="{y0 - 2}" font-weight="bold">{e(vname)}{e(vpos)}</text>'
         f'<text x="{LEFT + 30}" y="{y0 + 14}" class="muted">{e(d.method or "")} / '
         f"{e(d.tracer or '')} → {e(d.host or '')}:{e(d.port or '')}</text></g>"
     )
@@ -209,7 +209,7 @@ def _residency_extra(check: Check) -> str:
             + "</p>"
         )
     parts.append(
-        f"<p>source {e(d.source)}{(' (' + e(d.vantage_id) + ')') if d.vantage_id else ''} · vantage "
+        f"<p>source {e(d.source)}{(' (' + e(d.vantage_id) + ')') if d.vantage_id else ''} · "
         f"{e(vantage_text(d))}{(' · vantage country ' + e(d.vantage_country)) if d.vantage_country else ''} · "
         f"measured {e(d.measured_at or 'unknown')}</p>"
     )

@@ -44,7 +44,7 @@ def _hop_lines(check: Check) -> list[str]:
     d = check.residency
     if d is not None:
         lines.append(
-            f"  vantage {clean(vantage_text(d))}; source {clean(d.source)} {clean(d.vantage_id)}; "
+            f"  {clean(vantage_text(d))}; source {clean(d.source)} {clean(d.vantage_id)}; "
             f"measured {clean(d.measured_at or 'unknown')}"
         )
         lines += [f"  not evaluated: {clean(n.check)}: {clean(n.reason)}" for n in d.not_evaluated]

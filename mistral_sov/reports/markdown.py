@@ -83,10 +83,10 @@ def _hop_table(check: Check) -> list[str]:
     lines = []
     bits = [
         f"target {code(d.host or '')} → {code(d.address or '?')}:{esc(d.port or '')}",
-        f"method {esc(d.method or '')} ({esc(d.tracer or '')})",
+        f"method {esc(d.method)} ({esc(d.tracer or 'tracer unknown')})" if d.method else "not traced",
         "destination reached" if d.reached else "**destination not reached**",
     ]
-    bits.insert(0, f"vantage {esc(vantage_text(d))}")
+    bits.insert(0, esc(vantage_text(d)))
     bits.append(f"source {esc(d.source)}" + (f" ({esc(d.vantage_id)})" if d.vantage_id else ""))
     bits.append(f"measured {esc(d.measured_at or 'unknown')}")
     lines += [" · ".join(bits), ""]

@@ -147,3 +147,38 @@ def test_junit_provenance_parses(report, tmp_path):
     case = next(c for c in suite if "6001" in c.name)
     assert "measured 2025-12-01T00:00:00+00:00" in case.system_out
     assert "iptocc: SE (physics passed)" in case.system_out
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html", "junit", "console"])
+def test_a_check_without_vantage_says_so_in_words(fmt, tmp_path):
+    """No vantage point: every human-readable format says physics was not evaluated, never
+    'vantage None' (and a check that never traced names no empty method)."""
+    import dataclasses
+
+    from reports_samples import residency_report
+
+    base = residency_report()
+    no_vantage = [
+        dataclasses.replace(c, residency=dataclasses.replace(c.residency, vantage=None, method="", tracer=""))
+        for c in base.checks
+        if c.residency is not None
+    ]
+    report = dataclasses.replace(base, checks=no_vantage)
+    data = render(report, fmt)
+    if fmt == "html":
+        text = lxml.html.fromstring(data).text_content()
+    elif fmt == "junit":
+        path = tmp_path / "TEST-r.xml"
+        path.write_bytes(data)
+        text = "\n".join(c.system_out or "" for suite in JUnitXml.fromfile(str(path)) for c in suite)
+    elif fmt == "markdown":
+        from markdown_it import MarkdownIt
+
+        tokens = MarkdownIt("commonmark").enable("table").parse(data.decode("utf-8"))
+        text = "\n".join(t.content for t in tokens if t.type == "inline")
+    else:
+        text = data.decode("utf-8")
+    if fmt != "console":  # the console lists findings, not the hop table
+        assert "no vantage (physics not evaluated)" in text
+    assert "None" not in text and "vantage none" not in text.lower()
+    assert "method  ()" not in text
