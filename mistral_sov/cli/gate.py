@@ -32,20 +32,70 @@ app = typer.Typer(
 STEP_SUMMARY_LIMIT = 1024 * 1024  # GitHub refuses a step summary over 1 MiB
 
 
-def _residency_unit(loaded: Any, options: VerifyOptions) -> Unit:
+def _residency_unit(loaded: Any, options: VerifyOptions, provenance: dict[str, Any] | None = None) -> Unit:
     """The residency unit: ``services.verify`` through ``cli.residency_wiring`` (one check
-    per endpoint address; the same options object as ``verify-residency``)."""
+    per endpoint address; the same options object as ``verify-residency``). The residency
+    run's data sources and vantage are added to ``provenance`` (the gate report's evidence)."""
     from mistral_sov.services.gate import Unit, residency_checks
 
     if loaded is None:
         return Unit("residency", None, "the policy did not load (see the policy check)")
 
-    def run() -> list[Check]:
+    def verify(_policy: Any) -> list[Check]:
         from mistral_sov.cli.residency_wiring import run_residency
 
-        return residency_checks(loaded.policy, loaded.where, lambda _policy: run_residency(loaded, options).checks)
+        report = run_residency(loaded, options)
+        if provenance is not None:
+            add_residency_provenance(provenance, report.metadata.get("evidence") or {})
+        return report.checks
 
-    return Unit("residency", run)
+    return Unit("residency", lambda: residency_checks(loaded.policy, loaded.where, verify))
+
+
+def _now() -> str:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def gate_provenance(policy_bytes: bytes, loaded: Any, catalog: Any, now: str) -> dict[str, Any]:
+    """What a gate report rests on (its ``metadata.evidence``, rendered by every report format):
+    the policy file's SHA-256 (of the bytes read, even when they do not load), its zones, and
+    each data source with version, publication date, age and SHA-256 — the shipped AI-service
+    catalog always, the residency sources when the residency check ran."""
+    import hashlib
+
+    from mistral_sov import resources
+    from mistral_sov.adapters.catalogfile import CATALOG_FILE
+    from mistral_sov.core.attribution import SourceInfo
+    from mistral_sov.services.verify_freshness import source_ages
+
+    catalog_sha = hashlib.sha256(resources.path(CATALOG_FILE).read_bytes()).hexdigest()
+    info = SourceInfo(
+        "ai-service-catalog",
+        f"version {catalog.version}",
+        "catalog",
+        {"sha256": catalog_sha, "file": CATALOG_FILE},
+        published=str(catalog.updated or ""),
+    )
+    limits = dict(loaded.policy.evidence.max_data_age) if loaded is not None else {}
+    return {
+        "format": "mistral-sov-gate-provenance/1",
+        "policy_sha256": hashlib.sha256(policy_bytes).hexdigest(),
+        "zones": loaded.policy.zones.model_dump() if loaded is not None else {},
+        "vantage": None,
+        "source_ages": source_ages([info], now, limits),
+        "residency_sources": "the residency check did not run: no residency data sources were used",
+    }
+
+
+def add_residency_provenance(provenance: dict[str, Any], evidence: dict[str, Any]) -> None:
+    rows = evidence.get("source_ages")
+    if not isinstance(rows, list):
+        rows = [s for s in evidence.get("sources", []) if isinstance(s, dict)]
+    provenance["source_ages"] = [*provenance.get("source_ages", []), *rows]
+    provenance["vantage"] = evidence.get("vantage")
+    provenance["residency_sources"] = f"{len(rows)} residency data source(s), listed with the catalog"
 
 
 def _model_resolver(policy_path: Path) -> Any:
@@ -97,7 +147,11 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def build_units(policy_path: Path, bundle: Path | None, residency_options: VerifyOptions) -> tuple[list[Unit], Any]:
+def build_units(
+    policy_path: Path, bundle: Path | None, residency_options: VerifyOptions, provenance: dict[str, Any] | None = None
+) -> tuple[list[Unit], Any]:
+    """The gate's units; ``provenance`` (when given) is filled with the policy hash, zones and
+    data sources the checks rest on (see ``gate_provenance``)."""
     from mistral_sov.adapters import policyfile
     from mistral_sov.adapters.catalogfile import load_catalog
     from mistral_sov.services import gate
@@ -113,6 +167,8 @@ def build_units(policy_path: Path, bundle: Path | None, residency_options: Verif
 
     policy_check = gate.run_unit(gate.Unit("policy", lambda: gate.policy_check(load)), "")
     loaded = state["loaded"]
+    if provenance is not None:
+        provenance.update(gate_provenance(data, loaded, catalog, _now()))
     not_loaded = "the policy did not load (see the policy check)"
     units: list[gate.Unit] = [gate.Unit("policy", lambda: policy_check)]
 
@@ -143,7 +199,7 @@ def build_units(policy_path: Path, bundle: Path | None, residency_options: Verif
 
         units.append(gate.Unit("admx-lint", admx))
 
-    units.append(_residency_unit(loaded, residency_options))
+    units.append(_residency_unit(loaded, residency_options, provenance))
 
     if loaded is None:
         units.append(gate.Unit("local-models", None, not_loaded))
@@ -312,7 +368,8 @@ def gate_command(  # noqa: PLR0917
         ranges_dir=ranges_dir,
         vantage=vantage,
     )
-    units, _loaded = build_units(policy, bundle, residency_options)
+    provenance: dict[str, Any] = {}
+    units, _loaded = build_units(policy, bundle, residency_options, provenance)
     from mistral_sov.adapters.evidence_time import choose_url
 
     policy_tsa = _loaded.policy.evidence.tsa if _loaded is not None else None
@@ -326,6 +383,7 @@ def gate_command(  # noqa: PLR0917
         policy_file=_display(policy),
         metadata={"fail_on": fail_on, "soft_fail": soft_fail, "bundle": str(bundle) if bundle else None},
     )
+    report.metadata["evidence"] = provenance  # filled while the units ran (residency sources)
     for fmt, path in specs:
         data = reports.render(report, fmt, fail_on=fail_on, base_dir=Path.cwd())
         if fmt == "json" and sign_key is not None:

@@ -191,6 +191,7 @@ def provenance(report: Report) -> dict[str, Any]:
         "vantage": ev.get("vantage"),
         "sources": [s for s in sources if isinstance(s, dict)],
         "measurements": ev.get("measurements") if isinstance(ev.get("measurements"), dict) else None,
+        "sources_note": str(ev.get("residency_sources") or ""),
     }
 
 

@@ -251,6 +251,8 @@ def _provenance(report: Report) -> str:
     for s in prov["sources"]:
         out.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in source_row(s)) + "</tr>")
     out.append("</tbody></table>")
+    if prov["sources_note"]:
+        out.append(f'<p class="sources-note">{e(prov["sources_note"])}</p>')
     if m and m.get("per_vantage"):
         out.append(
             '<h3>Vantage points</h3><table class="vantage-points"><thead><tr><th>Vantage point</th>'

@@ -153,6 +153,8 @@ def _provenance(report: Report) -> list[str]:
     lines += ["", "| Source | Kind | Version | Published | Age | SHA-256 |", "|---|---|---|---|---|---|"]
     lines += ["| " + " | ".join(esc(c) for c in source_row(s)) + " |" for s in prov["sources"]]
     lines.append("")
+    if prov["sources_note"]:
+        lines += [esc(prov["sources_note"]), ""]
     return lines
 
 

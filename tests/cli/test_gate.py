@@ -227,3 +227,82 @@ def test_gate_history_records_changes(repo):
         (3, "verdict", "VIOLATION"),
     ]
     assert run_cli("gate", "history", "--history", "nope.sqlite").code == 2
+
+
+def _gate_provenance_formats(repo) -> dict:
+    """Every report format of one gate run, each read back by its own parser."""
+    import lxml.html
+    from markdown_it import MarkdownIt
+
+    out = {"json": json.loads((repo / "r.json").read_text(encoding="utf-8"))["metadata"]["evidence"]}
+    sarif = json.loads((repo / "r.sarif").read_text(encoding="utf-8"))
+    sarif_validator().validate(sarif)
+    out["sarif"] = sarif["runs"][0]["properties"]["provenance"]
+    suite = next(iter(JUnitXml.fromfile(str(repo / "TEST-gate.xml"))))
+    out["junit"] = {p.name: p.value for p in suite.properties()}
+    doc = lxml.html.fromstring((repo / "r.html").read_bytes())
+    out["html"] = {
+        "rows": {r.xpath("string(th)"): r.xpath("string(td)") for r in doc.xpath("//table[@class='provenance']//tr")},
+        "sources": [[c.text_content() for c in r.xpath("td")] for r in doc.xpath("//table[@class='sources']/tbody/tr")],
+        "note": doc.xpath("string(//p[@class='sources-note'])"),
+    }
+    tokens = MarkdownIt("commonmark").enable("table").parse((repo / "r.md").read_text(encoding="utf-8"))
+    out["markdown"] = [t.content for t in tokens if t.type == "inline"]
+    return out
+
+
+REPORTS = ["json:r.json", "junit:TEST-gate.xml", "sarif:r.sarif", "html:r.html", "markdown:r.md"]
+
+
+def test_gate_reports_carry_policy_hash_zones_and_data_sources(repo):
+    """The issue's "provenance in every report": the gate's reports name the policy's SHA-256
+    (of the bytes read), its zones and every data source with version, date, age and SHA-256."""
+    args = [a for r in REPORTS for a in ("--report", r)]
+    result = gate("--skip", "residency", *args)
+    assert result.code in (0, 3), result.out + result.err
+    policy_sha = hashlib.sha256((repo / "sovereignty.yaml").read_bytes()).hexdigest()
+    from mistral_sov import resources
+
+    catalog_sha = hashlib.sha256(resources.path("catalog/services.yaml").read_bytes()).hexdigest()
+    got = _gate_provenance_formats(repo)
+    ev = got["json"]
+    assert ev["policy_sha256"] == policy_sha and ev["zones"]["allowed_countries"]
+    catalog = next(s for s in ev["source_ages"] if s["name"] == "ai-service-catalog")
+    assert catalog["sha256"] == catalog_sha and catalog["published"] and catalog["age_days"] is not None
+    assert "did not run" in ev["residency_sources"]
+    assert got["sarif"]["policy_sha256"] == policy_sha
+    assert any(s["sha256"] == catalog_sha for s in got["sarif"]["sources"])
+    assert got["junit"]["policy_sha256"] == policy_sha
+    assert json.loads(got["junit"]["source:ai-service-catalog"])["sha256"] == catalog_sha
+    assert got["html"]["rows"]["Policy SHA-256"] == policy_sha
+    assert got["html"]["sources"][0][0] == "ai-service-catalog" and got["html"]["sources"][0][5] == catalog_sha
+    assert "did not run" in got["html"]["note"]
+    assert any(policy_sha in c for c in got["markdown"]) and catalog_sha in got["markdown"]
+
+
+def test_gate_reports_list_the_residency_data_sources(repo):
+    """When the residency check runs, its data sources join the catalog in the gate's reports
+    (an endpoint under .invalid: DNS fails at once, no tracer or network path needed)."""
+    (repo / "p2.yaml").write_text(POLICY_INVALID_ENDPOINT, encoding="utf-8")
+    args = [a for r in REPORTS for a in ("--report", r)]
+    result = gate("-p", "p2.yaml", "--only", "policy,residency", "--timeout", "1", "--ranges-dir", "ranges", *args)
+    assert result.code == 3, result.out + result.err  # unresolved: INCONCLUSIVE, never a pass
+    got = _gate_provenance_formats(repo)
+    names = [s["name"] for s in got["json"]["source_ages"]]
+    assert names[0] == "ai-service-catalog" and "iptocc" in names and "operators" in names
+    assert "residency data source" in got["json"]["residency_sources"]
+    assert [r[0] for r in got["html"]["sources"]] == names
+    assert {f"source:{n}" for n in names} <= set(got["junit"])
+
+
+POLICY_INVALID_ENDPOINT = """version: 1
+organization: Gate Test
+zones:
+  allowed_countries: [EU]
+endpoints:
+  - name: eu-api
+    url: https://api.gate-test.invalid
+blocking:
+  catalog: all
+  exceptions: [api.gate-test.invalid]
+"""
