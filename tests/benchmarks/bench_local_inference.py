@@ -3,8 +3,8 @@
     python tests/benchmarks/bench_local_inference.py [--tokens 128] [--runs 7]
 
 1. GGUF header: our stdlib parser vs gguf.GGUFReader on the SmolLM2 file.
-2. Generation through our server vs directly through llama-cpp-python (same loaded model,
-   alternating runs, client in a separate process), and as a fraction of the bandwidth bound
+2. Generation through our server (engine in its worker child) vs directly through
+   llama-cpp-python (alternating runs, client in a separate process), and as a fraction of the bandwidth bound
    measured by `local doctor` (numpy copy).
 """
 
@@ -31,6 +31,8 @@ def main() -> None:
     from mistral_sov.adapters.inference import doctor
     from mistral_sov.adapters.inference.backends import LlamaCppBackend
     from mistral_sov.adapters.inference.bench import run_bench
+    from mistral_sov.adapters.inference.engine.launchers import WorkerLauncher
+    from mistral_sov.adapters.inference.engine.supervisor import EngineSupervisor
     from mistral_sov.adapters.inference.gguf_header import read_header
 
     t0 = time.perf_counter()
@@ -44,8 +46,13 @@ def main() -> None:
     bw = doctor.measure_bandwidth()
     size = model.stat().st_size
     bound = bw / size
-    backend = LlamaCppBackend(model, n_ctx=1024)
-    result = run_bench(backend, n_gen=args.tokens, runs=args.runs)
+    supervisor = EngineSupervisor(WorkerLauncher(model, n_ctx=1024)).start()  # the server's engine child
+    # the direct path uses the repacking mode the child proved safe on this CPU
+    backend = LlamaCppBackend(model, n_ctx=1024, extra_bufts=not supervisor.safe)
+    try:
+        result = run_bench(backend, supervisor, n_gen=args.tokens, runs=args.runs)
+    finally:
+        supervisor.close()
     summary = result.summary()
     print(json.dumps(summary, indent=2))
     for a, b in zip(result.direct, result.server, strict=True):
