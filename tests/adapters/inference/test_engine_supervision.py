@@ -28,6 +28,9 @@ from mistral_sov.errors import ExitStatus
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="POSIX signals and PR_SET_PDEATHSIG (Windows: Job Object path)"
+)
 
 
 def _alive(pid: int) -> bool:
