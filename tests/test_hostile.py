@@ -134,6 +134,9 @@ def _policy_commands(p: str, out: Path) -> dict[str, list[str]]:
         "allowlist-add": ["allowlist", "add", "https://x.example.eu", "-p", str(copy)],
         "allowlist-remove": ["allowlist", "remove", "mistral-eu", "-p", str(copy)],
         "gate": ["gate", "-p", p, "--only", "policy", "-q"],
+        "gate-json": ["gate", "-p", p, "--only", "policy,catalog-conflicts", "-o", "json"],
+        "effective": ["policy", "effective", "-p", p, "-o", "json"],
+        "models-list": ["local", "models", "list", "-p", p, "--store", str(out / "store")],
     }
 
 
@@ -152,6 +155,20 @@ def _file_commands(f: str, out: Path, scratch: Path) -> dict[str, list[str]]:
         else ["verify-residency", "-p", str(VALID), "--from-atlas", f],
         "ranges-import": ["ranges", "import", f, "--provider", "azure", "--ranges-dir", str(out / "ranges")],
         "lint-admx": ["policy", "lint-admx", f],
+        "evidence-export": ["evidence", "export", f, "--out", str(out / "parts")],
+        "models-import": [
+            "local",
+            "models",
+            "import",
+            f,
+            "--name",
+            "m",
+            "--store",
+            str(out / "store"),
+            "-p",
+            str(VALID),
+        ],
+        "policy-diff-old": ["policy", "diff", f, str(VALID)],
     }
 
 
