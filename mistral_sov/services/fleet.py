@@ -47,6 +47,8 @@ FLEET_RULES = {
     "FLEET-MORE": "More devices of this site are not compliant than the report lists",
 }
 NO_SITE = "(no site hint)"
+# the same words for every device (a memoised verdict's reason is shared between devices)
+FLEET_NO_VANTAGE = "the device's site has no vantage point in --fleet-sites (the policy's vantage is not the PCs')"
 OTHER_SITES = "(other sites)"
 MAX_GROUPS_PER_ENDPOINT = 1000
 LT1_MS = 1.0
@@ -388,6 +390,7 @@ class DeviceJudge:
             resolution=resolution,
             address=trace.target,
             notes=list(trace.fidelity_notes),
+            vantage_missing_reason="" if vantage is not None else FLEET_NO_VANTAGE,
         )
         check = next(iter(judge_records([record], [t], self.ctx)))
         return check

@@ -456,7 +456,7 @@ class Judge:
                 evidence={"hops": [r.ttl for r in odd]},
             )
 
-    def not_evaluated(self, what: str, reason: str, action: str) -> None:
+    def not_evaluated(self, what: str, reason: str, action: str, *, hint: str = "") -> None:
         self.skipped.append(NotEvaluated(what, reason))
         if action == "allow":
             return
@@ -464,11 +464,14 @@ class Judge:
             "RES-NOT-EVALUATED",
             Verdict.INCONCLUSIVE if action == "fail" else Verdict.WARNING,
             f"{what} not evaluated: {reason}",
-            hint=_NOT_EVALUATED_HINTS.get(what, ""),
+            hint=hint or _NOT_EVALUATED_HINTS.get(what, ""),
             evidence={"check": what, "reason": reason},
         )
 
 
+_FLEET_PHYSICS_HINT = (
+    "map each site (AD site, default gateway or egress address) to a city or LAT,LON: --fleet-sites FILE"
+)
 _NOT_EVALUATED_HINTS = {
     "physics": "give a vantage point (policy vantage:, --vantage, or --probes FILE for RIPE Atlas)",
     "jurisdiction": "give an ASN source (--geoip-db with an ASN mmdb such as GeoLite2-ASN or DB-IP ASN)",
@@ -557,6 +560,7 @@ def judge_record(
             "physics",
             f"{reason}: RTTs are not checked against the vantage point (only hop-to-hop consistency)",
             "fail" if record.physics_required else physics_action,
+            hint=_FLEET_PHYSICS_HINT if record.source == "fleet" else "",
         )
     if (
         not providers.geo

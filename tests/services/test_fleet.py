@@ -186,3 +186,20 @@ def test_test_netconnection_hops_are_placed_without_physics(providers):
     (ep,) = _judge(providers).judge(FleetItem("PC-TNC2", bad)).endpoints
     assert ep.verdict is Verdict.VIOLATION
     assert any("no per-hop RTT" in n for n in ep.check.residency.fidelity_notes)
+
+
+def test_a_device_without_site_vantage_points_to_fleet_sites(providers):
+    """Physics not evaluated for a fleet device names --fleet-sites (the policy's vantage and
+    --probes do not apply to PCs), in the same words for every device."""
+    judge = _judge(providers, site_vantage=lambda _site: None)
+    outs = [judge.judge(FleetItem(f"PC-{i}", line(f"PC-{i}", site={"ad": f"S{i}"}), "")) for i in range(2)]
+    reasons = {o.endpoints[0].reason for o in outs}
+    assert len(reasons) == 1
+    reason = reasons.pop()
+    assert reason.startswith("RES-NOT-EVALUATED") and "--fleet-sites" in reason and "--probes" not in reason
+    failing = _judge(providers, site_vantage=lambda _site: None)
+    failing.ctx.physics_action = "fail"
+    check = failing.judge(FleetItem("PC-9", line("PC-9"), "")).endpoints[0].full_check()
+    assert check is not None
+    finding = next(f for f in check.findings if f.rule_id == "RES-NOT-EVALUATED")
+    assert "--fleet-sites" in finding.hint and "--probes" not in finding.hint
