@@ -107,6 +107,7 @@ class Providers:
     operators: OperatorDirectory = field(default_factory=NullOperatorDirectory)
     sources: list[SourceInfo] = field(default_factory=list)  # recorded in the evidence
     memo: dict[str, Any] = field(default_factory=dict, repr=False)  # per-address lookups of this run
+    attributions: dict[Any, Any] = field(default_factory=dict, repr=False)  # per (address, RTT, vantage, hop)
 
 
 @dataclass

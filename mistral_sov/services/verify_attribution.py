@@ -120,7 +120,8 @@ def _vantage_area(lat: float, lon: float) -> Area:
     return Area("vantage", lat, lon)
 
 
-_MEMO_LIMIT = 200_000
+_MEMO_LIMIT = 50_000  # about 800 bytes each
+_ATTRIBUTION_LIMIT = 20_000
 
 
 def _lookups(address: str, providers: Providers) -> tuple[bool, list[GeoFact], RangeMatch | None, AsnFact | None]:
@@ -163,7 +164,32 @@ def attribute(
     vantage: VantagePoint | None,
     previous: Placed | None = None,
 ) -> Attribution:
-    """Ask every provider about one address; drop claims physics refutes; combine."""
+    """Ask every provider about one address; drop claims physics refutes; combine.
+
+    The result depends only on the arguments (providers are pure), so a run reuses it when the
+    same address answers with the same RTT after the same placed hop from the same vantage point
+    (a fleet's office PCs): the Attribution is shared and must be treated as read-only."""
+    key = (address, rtt_ms, vantage, previous)
+    memo = providers.attributions if enabled() else None
+    if memo is not None:
+        hit = memo.get(key)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
+    att = _attribute(address, rtt_ms, providers, vantage, previous)
+    if memo is not None:
+        if len(memo) >= _ATTRIBUTION_LIMIT:
+            memo.clear()  # bounded (an Attribution is about 1 KB)
+        memo[key] = att
+    return att
+
+
+def _attribute(
+    address: str,
+    rtt_ms: float | None,
+    providers: Providers,
+    vantage: VantagePoint | None,
+    previous: Placed | None,
+) -> Attribution:
     internal, facts, att_range, asn = _lookups(address, providers)
     att = Attribution(address, internal=internal)
     att.range = att_range
