@@ -27,3 +27,13 @@ def test_geo_operator_table_is_sourced():
     ]:
         assert table.operator(asn).jurisdiction == cc
     assert all(op.source_url.startswith("https://") for op in table.all())
+
+
+def test_every_jurisdiction_is_a_country_code():
+    """Telenor (AS2119) is Norwegian: a bare `NO` in YAML 1.1 is the boolean false."""
+    from mistral_sov.core.zones import is_country
+
+    table = OperatorTable.load()
+    assert table.operator(2119).jurisdiction == "NO"
+    bad = [op for op in table.all() if not (isinstance(op.jurisdiction, str) and is_country(op.jurisdiction))]
+    assert bad == []
