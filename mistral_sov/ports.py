@@ -1,6 +1,9 @@
-"""Plug-in interfaces (Protocols) between services and adapters.
+"""Plug-in interfaces (Protocols) between services and adapters: the one place they are gathered.
 
-Services receive implementations of these as arguments; the CLI picks the concrete ones.
+Services receive objects implementing these as arguments and import the interfaces from here
+(never from an adapter); the CLI picks the concrete ones. The attribution providers' Protocols
+are defined beside the pure code that consumes them (``core/attribution.py``: core cannot import
+this module) and re-exported here, so a service names every port it takes from ``ports``.
 """
 
 from __future__ import annotations
@@ -9,10 +12,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from mistral_sov.core.attribution import AsnProvider, CloudRangeProvider, GeoProvider, OperatorDirectory
+
 if TYPE_CHECKING:
     from mistral_sov.core.catalog import Catalog
     from mistral_sov.core.policy import Policy
     from mistral_sov.core.trace import TraceResult
+    from mistral_sov.errors import Diagnostic, Location
+
+__all__ = [
+    "Artifact",
+    "AsnProvider",
+    "BundleDocumenter",
+    "CloudRangeProvider",
+    "DriftLike",
+    "ExportOptions",
+    "Exporter",
+    "GeoProvider",
+    "LoadedPolicyLike",
+    "OperatorDirectory",
+    "Tracer",
+]
 
 
 @dataclass(frozen=True)
@@ -69,3 +89,25 @@ class Tracer(Protocol):
         max_hops: int,
         timeout: float,
     ) -> TraceResult: ...
+
+
+class LoadedPolicyLike(Protocol):
+    """What the gate's ``policy`` check needs from the policy loader's result."""
+
+    @property
+    def policy(self) -> Policy: ...
+
+    @property
+    def warnings(self) -> list[Diagnostic]: ...
+
+    def where(self, path: tuple[object, ...]) -> Location: ...
+
+
+class DriftLike(Protocol):
+    """One file of an export bundle compared with what the policy renders now."""
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def status(self) -> str: ...

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from mistral_sov.core.catalog import Catalog
 from mistral_sov.core.findings import Check, Finding, Report, SourceLocation, Verdict
@@ -29,7 +29,7 @@ from mistral_sov.errors import (
     MissingBackendError,
     MistralSovError,
 )
-from mistral_sov.ports import Artifact
+from mistral_sov.ports import Artifact, DriftLike, LoadedPolicyLike
 
 CHECKS: tuple[str, ...] = ("policy", "drift", "admx-lint", "residency", "local-models", "catalog-conflicts")
 
@@ -65,26 +65,6 @@ RULES: dict[str, dict[str, str]] = {
         "help": "Add the endpoint host to blocking.exceptions, or remove the block rule.",
     },
 }
-
-
-class LoadedPolicyLike(Protocol):
-    """What the ``policy`` check needs from the policy loader's result."""
-
-    @property
-    def policy(self) -> Policy: ...
-
-    @property
-    def warnings(self) -> list[Diagnostic]: ...
-
-    def where(self, path: tuple[object, ...]) -> Location: ...
-
-
-class DriftLike(Protocol):
-    @property
-    def path(self) -> str: ...
-
-    @property
-    def status(self) -> str: ...
 
 
 def _src(loc: Location | None) -> SourceLocation | None:

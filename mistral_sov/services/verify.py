@@ -55,21 +55,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mistral_sov.core.attribution import (
-    AsnProvider,
-    CloudRangeProvider,
-    GeoProvider,
-    NullOperatorDirectory,
-    NullRangeProvider,
-    OperatorDirectory,
-    SourceInfo,
-)
+from mistral_sov.core.attribution import NullOperatorDirectory, NullRangeProvider, SourceInfo
 from mistral_sov.core.findings import Check, Finding, Report, SourceLocation, Verdict
 from mistral_sov.core.memo import bounded
 from mistral_sov.core.physics import VantagePoint
 from mistral_sov.core.policy import Endpoint, Zones
 from mistral_sov.core.residency import HttpsEvidence, ResidencyDetails, TraceRecord
 from mistral_sov.core.trace import Resolution, TraceResult
+from mistral_sov.ports import AsnProvider, CloudRangeProvider, GeoProvider, OperatorDirectory
 from mistral_sov.services.verify_judge import judge_https, judge_record, unresolved_check
 
 RULES: dict[str, str] = {
