@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from mistral_sov.errors import InputError, Location
 
@@ -49,3 +50,12 @@ def read_text(relative: str) -> str:
 
 def read_bytes(relative: str) -> bytes:
     return path(relative).read_bytes()
+
+
+def load_yaml_data(relative: str) -> Any:
+    """A shipped YAML data table, read like the policy file: YAML 1.2 core schema (``NO`` stays
+    Norway's code, ``on``/``off`` stay words), bounded, and errors located at ``file:line:col``."""
+    from mistral_sov.yamlsrc import load_yaml
+
+    target = path(relative)
+    return load_yaml(target.read_text(encoding="utf-8"), str(target)).data

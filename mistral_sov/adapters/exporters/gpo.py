@@ -101,9 +101,8 @@ def category_path() -> list[str]:
 def load_strings(language: str) -> dict[str, Any]:
     """The ADML strings of one language (``templates/i18n/adml/<lang>.yaml``), checked
     against en-US: same string ids and labels."""
-    import yaml
-
     from mistral_sov import resources
+    from mistral_sov.yamlsrc import load_yaml
 
     def read(lang: str) -> dict[str, Any]:
         rel = f"i18n/adml/{lang}.yaml"
@@ -115,7 +114,7 @@ def load_strings(language: str) -> dict[str, Any]:
                 f"no ADML strings for language '{lang}'",
                 hint=f"use one of {', '.join(available)} in --lang, or add templates/{rel}",
             ) from exc
-        data = yaml.safe_load(text)
+        data = load_yaml(text, str(resources.path(rel))).data
         if not isinstance(data, dict) or not isinstance(data.get("strings"), dict):
             raise InputError(
                 f"templates/{rel} is malformed",

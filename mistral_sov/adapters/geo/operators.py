@@ -23,17 +23,8 @@ class OperatorTable:
 
     @classmethod
     def load(cls) -> OperatorTable:
-        import yaml
-
         path = resources.path(RELATIVE)
-        try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise InputError(
-                f"shipped '{RELATIVE}' is not valid YAML: {exc}",
-                location=Location(str(path)),
-                hint="reinstall mistral-sov or fix --templates-dir",
-            ) from None
+        doc = resources.load_yaml_data(RELATIVE)
         table: dict[int, Operator] = {}
         try:
             for row in doc["operators"]:

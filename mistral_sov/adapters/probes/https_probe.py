@@ -35,9 +35,7 @@ class HeaderRule:
 
 @cache
 def header_rules() -> tuple[HeaderRule, ...]:
-    import yaml
-
-    doc = yaml.safe_load(resources.read_text(TABLE_FILE))
+    doc = resources.load_yaml_data(TABLE_FILE)
     return tuple(
         HeaderRule(
             str(h["header"]).lower(), str(h["provider"]), str(h["reveals"]), str(h["value"]), str(h.get("source", ""))
@@ -47,9 +45,7 @@ def header_rules() -> tuple[HeaderRule, ...]:
 
 
 def table_version() -> str:
-    import yaml
-
-    return str(yaml.safe_load(resources.read_text(TABLE_FILE)).get("version", ""))
+    return str(resources.load_yaml_data(TABLE_FILE).get("version", ""))
 
 
 def _azure_region(value: str) -> tuple[str | None, str | None]:

@@ -38,11 +38,9 @@ class _Provider:
 @cache
 def front_door_table() -> tuple[_Provider, ...]:
     """The shipped table of front doors and anycast CDNs (validated)."""
-    import yaml
-
     file = resources.path(FRONTDOORS_FILE)
+    doc = resources.load_yaml_data(FRONTDOORS_FILE)
     try:
-        doc = yaml.safe_load(file.read_text(encoding="utf-8"))
         providers = tuple(
             _Provider(
                 str(p["id"]),
@@ -52,7 +50,7 @@ def front_door_table() -> tuple[_Provider, ...]:
             )
             for p in doc["providers"]
         )
-    except (yaml.YAMLError, KeyError, TypeError) as exc:
+    except (KeyError, TypeError) as exc:
         raise InputError(
             f"shipped front-door table is malformed: {exc}",
             hint="reinstall mistral-sov, or fix --templates-dir",
