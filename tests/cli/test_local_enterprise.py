@@ -313,7 +313,13 @@ def test_chat_page_signs_in_with_oidc_pkce_then_chats(tmp_path: Path) -> None:
                 assert answer.strip(), b.evaluate("document.getElementById('error').textContent")
             assert "/token" in issuer.requests
             records = [json.loads(line) for line in audit_file.read_text().splitlines()]
-            assert [r["status"] for r in records if r.get("key_id") == "user:alice@klinikum.example"] == [200]
+            assert [
+                r["status"]
+                for r in records
+                if r.get("user") == "alice@klinikum.example"
+                and r.get("identity") == "user:alice@klinikum.example"
+                and "key_id" not in r
+            ] == [200]
         finally:
             auth.validator.stop()
             sup.close()

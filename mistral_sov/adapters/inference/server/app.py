@@ -31,7 +31,7 @@ from typing import Any
 from mistral_sov.adapters.inference.engine.client import EngineClient, EngineCrashed, EngineRejected
 from mistral_sov.adapters.inference.engine.supervisor import EngineUnavailable
 from mistral_sov.adapters.inference.integrity import ModelChanged, ModelLock
-from mistral_sov.adapters.inference.server.auth import ApiKeyAuth, Authenticator
+from mistral_sov.adapters.inference.server.auth import ApiKeyAuth, Authenticator, audit_identity
 from mistral_sov.adapters.inference.server.limits import Admission, Limiter
 from mistral_sov.adapters.inference.server.observe import AuditLog, Metrics, now_iso
 from mistral_sov.adapters.inference.server.problems import HTTPProblem, error_body, error_response
@@ -237,7 +237,7 @@ class LocalServer:
                 self.metrics.requests[(endpoint, status)] += 1
         entry: dict[str, Any] = {
             "time": now_iso(),
-            "key_id": ident,
+            **audit_identity(ident),
             "model": self.settings.model_id,
             "model_sha256": self.settings.model_sha256,
             "endpoint": endpoint,

@@ -16,6 +16,7 @@ from typing import Protocol
 from mistral_sov.adapters.inference.server.problems import HTTPProblem
 
 ANONYMOUS = "loopback"
+USER_PREFIX = "user:"  # identities of single-sign-on users (adapters/inference/oidc.py)
 
 
 class Authenticator(Protocol):
@@ -66,3 +67,16 @@ class ApiKeyAuth:
         if not match:
             raise HTTPProblem(401, "invalid API key", "authentication_error", {"WWW-Authenticate": "Bearer"})
         return match
+
+
+def audit_identity(ident: str) -> dict[str, str]:
+    """The audit-log fields for one caller: ``identity`` always (what quotas are counted by);
+    ``user`` for a single-sign-on user (``user:<upn>``), ``key_id`` for an API key (the hash,
+    never the key) and neither for the anonymous loopback caller (``loopback``) or a request
+    refused before it was identified (``-``)."""
+    fields = {"identity": ident}
+    if ident.startswith(USER_PREFIX):
+        fields["user"] = ident[len(USER_PREFIX) :]
+    elif ident not in (ANONYMOUS, "-"):
+        fields["key_id"] = ident
+    return fields
