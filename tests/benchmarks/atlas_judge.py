@@ -3,12 +3,15 @@ and timestamps varied), judged by the residency engine with the real providers (
 shared cloud range files, the operator table) and a probes file placing every probe.
 
 Baseline in the same process: merely reading them (JSON Lines parsed into trace records).
-Prints seconds and the ratio judge/read. Usage: python tests/benchmarks/atlas_judge.py [N]
+Prints the best of three alternating rounds (wall and CPU seconds, caches cold in every judge
+round) and the ratio judge/read. Usage: python tests/benchmarks/atlas_judge.py [N]
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import sys
 import tempfile
 import time
@@ -18,6 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+ROUNDS = 3
 
 
 def generate(src: Path, out: Path, probes_out: Path, n: int) -> None:
@@ -47,6 +51,20 @@ def main() -> None:
     from mistral_sov.core.policy import Zones
     from mistral_sov.services.verify import Providers, RunContext, Target, judge_measurements
 
+    try:
+        from mistral_sov.core import memo
+    except ImportError:  # a checkout from before the engine caches (to compare)
+
+        class memo:  # type: ignore[no-redef]
+            @staticmethod
+            def clear() -> None:
+                pass
+
+    def fresh(p: Providers) -> dict:
+        """The providers' fields with empty per-run memo dicts."""
+        out = {f.name: getattr(p, f.name) for f in dataclasses.fields(p)}
+        return {k: (type(v)() if isinstance(v, dict) else v) for k, v in out.items()}
+
     base = SHARED / "fixtures" / "cloud-ranges"
     names = ["microsoft-azure-ip-ranges.json", "aws-ip-ranges.json", "google-cloud-ip-ranges.json"]
     index = ranges.RangeIndex([ranges.parse((base / f).read_bytes(), f) for f in names])
@@ -59,23 +77,37 @@ def main() -> None:
             for h in ("121.244.76.25", "220.226.205.30", "2001:6b0:e:3::1", "2a00:1450:4013:c01::5e")
         ]
         zones = Zones(operator_jurisdictions={"US": "warn"})
-        ctx = RunContext(zones, providers, "bench", "2026-12-03T00:00:00+00:00")
 
-        # warm-up (iptocc tables, caches) on a small slice, then measure
+        # warm-up (iptocc tables) on a small slice, then alternate read and judge rounds and keep
+        # the best of each (a shared machine: CPU time is less disturbed than wall time)
         list(atlas.records(results, atlas.load_probes(probes_file)))[:10]
-        start = time.perf_counter()
-        count = sum(1 for _ in atlas.records(results, atlas.load_probes(probes_file)))
-        read_s = time.perf_counter() - start
-        start = time.perf_counter()
-        report = judge_measurements(
-            atlas.records(results, atlas.load_probes(probes_file)), targets, ctx, keep_raw=False
-        )
-        judge_s = time.perf_counter() - start
+        read_s, judge_s, read_cpu, judge_cpu = [], [], [], []
+        for _ in range(ROUNDS):
+            start, cpu = time.perf_counter(), time.process_time()
+            count = sum(1 for _ in atlas.records(results, atlas.load_probes(probes_file)))
+            read_s.append(time.perf_counter() - start)
+            read_cpu.append(time.process_time() - cpu)
+            memo.clear()  # every round starts cold: no cache carried over from the last one
+            ctx = RunContext(zones, Providers(**fresh(providers)), "bench", "2026-12-03T00:00:00+00:00")
+            start, cpu = time.perf_counter(), time.process_time()
+            report = judge_measurements(
+                atlas.records(results, atlas.load_probes(probes_file)), targets, ctx, keep_raw=False
+            )
+            judge_s.append(time.perf_counter() - start)
+            judge_cpu.append(time.process_time() - cpu)
     m = report.metadata["evidence"]["measurements"]
     print(f"results: {count} ({m['vantage_points']} probes, {m['out_of_policy']} out of policy)")
-    print(f"read (parse into trace records): {read_s:.2f} s")
-    print(f"judge (read + attribute + physics + verdicts): {judge_s:.2f} s  = {judge_s / read_s:.1f}x reading")
-    print(f"per result: {judge_s / count * 1000:.2f} ms; verdict {report.verdict.value}; {m['summary']}")
+    r, j, rc, jc = min(read_s), min(judge_s), min(read_cpu), min(judge_cpu)
+    print(f"best of {ROUNDS} rounds; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"read (parse into trace records): {r:.2f} s wall, {rc:.2f} CPU-s")
+    print(
+        f"judge (read + attribute + physics + verdicts): {j:.2f} s wall, {jc:.2f} CPU-s  = {j / r:.1f}x reading "
+        f"(wall), {jc / rc:.1f}x (CPU)"
+    )
+    print(
+        f"per result: {jc / count * 1000:.2f} ms CPU; {count / jc:,.0f} results per CPU-second; "
+        f"verdict {report.verdict.value}; {m['summary']}"
+    )
 
 
 if __name__ == "__main__":
