@@ -121,7 +121,7 @@ def _vantage_area(lat: float, lon: float) -> Area:
 
 
 _MEMO_LIMIT = 50_000  # about 800 bytes each
-_ATTRIBUTION_LIMIT = 20_000
+_ATTRIBUTION_LIMIT = 10_000
 
 
 def _lookups(address: str, providers: Providers) -> tuple[bool, list[GeoFact], RangeMatch | None, AsnFact | None]:
@@ -166,21 +166,42 @@ def attribute(
 ) -> Attribution:
     """Ask every provider about one address; drop claims physics refutes; combine.
 
-    The result depends only on the arguments (providers are pure), so a run reuses it when the
-    same address answers with the same RTT after the same placed hop from the same vantage point
-    (a fleet's office PCs): the Attribution is shared and must be treated as read-only."""
-    key = (address, rtt_ms, vantage, previous)
+    When physics refutes none of the sources' claims (the common case), the result depends only
+    on the address and on whether physics was evaluated, not on the RTT values: a run then reuses
+    one Attribution per (address, evaluated), so it must be treated as read-only. A refutation
+    carries its RTT budget, so such attributions are always built afresh."""
+    evaluated = rtt_ms is not None and (vantage is not None or previous is not None)
     memo = providers.attributions if enabled() else None
-    if memo is not None:
-        hit = memo.get(key)
-        if hit is not None:
-            return hit  # type: ignore[no-any-return]
+    if memo is None or (evaluated and _any_refuted(address, rtt_ms, providers, vantage, previous)):
+        return _attribute(address, rtt_ms, providers, vantage, previous)
+    key = (address, evaluated)
+    hit = memo.get(key)
+    if hit is not None:
+        return hit  # type: ignore[no-any-return]
     att = _attribute(address, rtt_ms, providers, vantage, previous)
-    if memo is not None:
-        if len(memo) >= _ATTRIBUTION_LIMIT:
-            memo.clear()  # bounded (an Attribution is about 1 KB)
-        memo[key] = att
+    if len(memo) >= _ATTRIBUTION_LIMIT:
+        memo.clear()  # bounded (an Attribution is about 1 KB)
+    memo[key] = att
     return att
+
+
+def _any_refuted(
+    address: str, rtt_ms: float | None, providers: Providers, vantage: VantagePoint | None, previous: Placed | None
+) -> bool:
+    """Would physics refute any claim about ``address`` (a superset of what ``_attribute``
+    checks, so False means it refutes none)?"""
+    if rtt_ms is None:
+        return False
+    _internal, facts, _rng, _asn = _lookups(address, providers)
+    for fact in facts:
+        area = _fact_area(fact)
+        if area is None:
+            continue
+        if vantage is not None and refutes(_vantage_area(vantage.lat, vantage.lon), area, rtt_ms) is not None:
+            return True
+        if previous is not None and refutes(previous.area, area, rtt_ms + previous.rtt_ms) is not None:
+            return True
+    return False
 
 
 def _attribute(
