@@ -251,6 +251,22 @@ def test_remove_deletes_the_sealed_blob_too(tmp_path: Path) -> None:
     assert list((store / "blobs").iterdir()) == []
 
 
+def test_reimporting_a_sealed_model_keeps_it_sealed(tmp_path: Path) -> None:
+    """Importing the same model again (under its name or another) never puts a clear copy back
+    beside the sealed blob: serve would otherwise load the clear one."""
+    store = tmp_path / "store"
+    env = {**os.environ, "MISTRAL_SOV_MODEL_STORE": str(store), "MISTRAL_SOV_SEAL_KEY": str(tmp_path / "seal.key")}
+    site = {"root": tmp_path, "env": env, "policy": tmp_path / "none.yaml"}
+    assert cli(site, "models", "import", str(_smol()), "--name", "kept").returncode == 0
+    assert cli(site, "models", "seal", "kept").returncode == 0
+    for name in ("kept", "twin"):
+        r = cli(site, "models", "import", str(_smol()), "--name", name)
+        assert r.returncode == 0, r.stderr
+        assert sorted(p.name for p in (store / "blobs").iterdir()) == [f"sha256-{SHA}.gguf.sealed"]
+    manifest = json.loads((store / "manifests" / "twin.json").read_text(encoding="utf-8"))
+    assert manifest["sha256"] == SHA and manifest["gguf"]
+
+
 def test_doctor_shows_the_managed_policy_and_sealed_models(sealed: dict) -> None:
     r = cli(sealed, "doctor", "--no-smoke", "-o", "json")
     assert r.returncode == 0, r.stderr

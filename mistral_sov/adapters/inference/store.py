@@ -35,6 +35,7 @@ from typing import Any
 from mistral_sov.adapters.fileio import atomic_write_text
 from mistral_sov.adapters.inference.gguf_header import GGUFHeader, read_header
 from mistral_sov.adapters.inference.integrity import TRUSTS_CHANGE_TIME, FileIdentity, PinnedModel, sha256_fd
+from mistral_sov.adapters.inference.seal import SUFFIX as SEALED_SUFFIX
 from mistral_sov.errors import InputError, ModelRefusedError
 
 ENV_STORE = "MISTRAL_SOV_MODEL_STORE"
@@ -249,7 +250,12 @@ class ModelStore:
             finally:
                 written.close()
             blob = self.blob_path(sha)
-            if blob.exists() and _blob_is(blob, sha):
+            sealed = blob.with_name(blob.name + SEALED_SUFFIX)
+            if sealed.exists() and not blob.exists():
+                # the model is stored sealed (`local models seal`): never bring a clear copy back
+                # beside it (serve would prefer the clear one); the sealed blob stays the only copy
+                tmp.unlink()
+            elif blob.exists() and _blob_is(blob, sha):
                 tmp.unlink()
             else:  # absent, or present with other bytes (tampered, truncated): replace it
                 tmp.replace(blob)
@@ -259,6 +265,8 @@ class ModelStore:
             raise
         if size != header.file_size:
             raise InputError(f"'{source}' changed while it was being copied", hint="copy it again")
+        if not blob.exists():  # kept sealed: its plaintext SHA-256 is checked when serve decrypts it
+            return self._record(name, sha, size, source, blob, header=header)
         copied = read_header(blob)
         final = PinnedModel(blob)
         try:
@@ -270,13 +278,16 @@ class ModelStore:
             self.cache.store(blob, sha, final.current())
         finally:
             final.close()
+        return self._record(name, sha, size, source, blob, header=copied)
+
+    def _record(self, name: str, sha: str, size: int, source: Path, blob: Path, *, header: GGUFHeader) -> StoredModel:
         manifest = {
             "name": name,
             "sha256": sha,
             "size": size,
             "source": str(source),
             "imported_at": _now(),
-            "gguf": copied.governance(),
+            "gguf": header.governance(),
         }
         atomic_write_text(self.manifests / f"{name}.json", json.dumps(manifest, indent=2, ensure_ascii=False))
         return StoredModel(name, sha, size, blob, manifest)
@@ -288,7 +299,7 @@ class ModelStore:
             with contextlib.suppress(FileNotFoundError):
                 model.path.unlink()
             with contextlib.suppress(FileNotFoundError):  # its sealed form (`local models seal`)
-                model.path.with_name(model.path.name + ".sealed").unlink()
+                model.path.with_name(model.path.name + SEALED_SUFFIX).unlink()
         return model
 
 
