@@ -86,11 +86,16 @@ def models_show(
     meta = m.metadata
     pol = maybe_policy(policy)
     status, approval = approval_text(pol, m.sha256, meta.get("license_claim"))
+    from mistral_sov.cli.local_enterprise import is_sealed_blob, sealed_twin
+
+    sealed = is_sealed_blob(m.path)
+    file = sealed_twin(m.path) if sealed else m.path  # a sealed model has no clear file
     data: dict[str, Any] = {
         "name": m.name,
         "sha256": m.sha256,
         "size": m.size,
-        "file": str(m.path),
+        "file": str(file),
+        "sealed": sealed,
         "source": m.manifest.get("source"),
         "imported_at": m.manifest.get("imported_at"),
         "approval": status,
@@ -107,7 +112,7 @@ def models_show(
         ("Name", m.name),
         ("SHA-256", m.sha256),
         ("Size", f"{human(m.size)} ({m.size:,} bytes)"),
-        ("File", m.path),
+        ("File", f"{file} (sealed: decrypted into memory by serve/run)" if sealed else file),
         ("Imported from", data["source"]),
         ("Imported at", data["imported_at"]),
         (

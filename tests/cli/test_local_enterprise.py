@@ -265,6 +265,8 @@ def test_reimporting_a_sealed_model_keeps_it_sealed(tmp_path: Path) -> None:
         assert sorted(p.name for p in (store / "blobs").iterdir()) == [f"sha256-{SHA}.gguf.sealed"]
     manifest = json.loads((store / "manifests" / "twin.json").read_text(encoding="utf-8"))
     assert manifest["sha256"] == SHA and manifest["gguf"]
+    shown = json.loads(cli(site, "models", "show", "twin", "-o", "json").stdout)
+    assert shown["sealed"] is True and shown["file"].endswith(".gguf.sealed")
 
 
 def test_doctor_shows_the_managed_policy_and_sealed_models(sealed: dict) -> None:
