@@ -19,7 +19,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from mistral_sov.core.catalog import CATEGORIES
 from mistral_sov.core.domains import DomainError, is_ip, is_loopback_or_private, normalize_domain
 from mistral_sov.core.places import find_place, place_names
-from mistral_sov.core.zones import COUNTRY_GROUPS, PROVIDERS, cloud_regions, expand_countries, is_country, lookup_region
+from mistral_sov.core.zones import (
+    COUNTRY_GROUPS,
+    PROVIDERS,
+    cloud_regions,
+    deployment_problem,
+    expand_countries,
+    is_country,
+    lookup_region,
+)
 
 Action = Literal["allow", "warn", "fail"]
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -456,16 +464,9 @@ def check_policy(policy: Policy) -> list[Issue]:
                             "country), or correct allowed_countries",
                         )
                     )
-        if ep.deployment == "global" and allowed_countries and not _worldwide(allowed_countries):
-            add(
-                Issue(
-                    ("endpoints", i, "deployment"),
-                    "a 'global' deployment may process prompts in any region of the provider, outside "
-                    "zones.allowed_countries",
-                    "use a regional or data-zone deployment (e.g. Azure OpenAI 'DataZone EU' or 'Standard')",
-                    "warning",
-                )
-            )
+        reach = deployment_problem(ep.deployment, ep.region, allowed_countries) if allowed_countries else None
+        if reach is not None:
+            add(Issue(("endpoints", i, "deployment"), reach.message, reach.hint, "warning"))
 
     # --- blocking
     if isinstance(policy.blocking.catalog, list):
@@ -554,10 +555,6 @@ def _check_oidc(oidc: Oidc, model_names: set[str]) -> list[Issue]:
                 )
             )
     return out
-
-
-def _worldwide(allowed: frozenset[str]) -> bool:
-    return len(allowed) >= 150  # a zone that spans (nearly) every country is no residency constraint
 
 
 def _check_region(key: str, path: Path_, known: dict[str, Any]) -> Issue | None:

@@ -279,3 +279,70 @@ def expand_countries(codes: list[str] | tuple[str, ...] | frozenset[str]) -> fro
 def country_label(code: str) -> str:
     name = country_names().get(code)
     return f"{code} ({name})" if name else code
+
+
+# --- where a deployment may process prompts -------------------------------------------------
+# Azure OpenAI / AI Foundry deployment types: "Standard"/"Provisioned" process in the deployment's
+# region; "DataZone" anywhere in the Microsoft-specified data zone of that region (EU member
+# nations, or the United States); "Global" in any region of the provider. Source:
+# https://learn.microsoft.com/azure/ai-foundry/foundry-models/concepts/deployment-types
+DATA_ZONES: dict[str, frozenset[str]] = {"EU": EU_COUNTRIES, "US": frozenset({"US"})}
+WORLDWIDE = 150  # a zone that spans (nearly) every country is no residency constraint
+
+
+def data_zone_of(country: str) -> str | None:
+    """The provider data zone a country's regions belong to (``EU``, ``US``), or None."""
+    for name, members in DATA_ZONES.items():
+        if country in members:
+            return name
+    return None
+
+
+@dataclass(frozen=True)
+class DeploymentProblem:
+    """Why an endpoint's deployment type may process prompts outside the allowed countries.
+    ``undetermined``: the tool cannot tell where (never a pass); else it may be outside."""
+
+    undetermined: bool
+    message: str
+    hint: str
+
+
+def deployment_problem(
+    deployment: str | None, region_key: str | None, allowed: frozenset[str]
+) -> DeploymentProblem | None:
+    """The one rule for ``endpoints[].deployment`` (policy validate and the residency verdict)."""
+    if deployment in (None, "regional") or len(allowed) >= WORLDWIDE:
+        return None
+    if deployment == "global":
+        return DeploymentProblem(
+            False,
+            "a 'global' deployment may process prompts in any region of the provider, outside the allowed countries",
+            "use a regional or data-zone deployment inside the zone (e.g. Azure OpenAI 'DataZone EU' or 'Standard')",
+        )
+    region = lookup_region(region_key) if region_key else None
+    if region is None:
+        return DeploymentProblem(
+            True,
+            "a 'datazone' deployment without a known cloud region: which data zone processes the prompts "
+            "(EU or US) cannot be told",
+            "declare the endpoint's region (e.g. region: azure:swedencentral)",
+        )
+    zone = data_zone_of(region.country)
+    if zone is None:
+        return DeploymentProblem(
+            True,
+            f"region '{region_key}' ({region.country}) belongs to no provider data zone known here (EU, US): "
+            "where a 'datazone' deployment processes prompts cannot be told",
+            "use a regional deployment ('Standard'), or a data-zone deployment in an EU region",
+        )
+    outside = sorted(DATA_ZONES[zone] - allowed)
+    if outside:
+        shown = ", ".join(outside[:6]) + (f" and {len(outside) - 6} more" if len(outside) > 6 else "")
+        return DeploymentProblem(
+            False,
+            f"a 'datazone' deployment in '{region_key}' may process prompts anywhere in the {zone} data zone, "
+            f"including {shown}, outside the allowed countries",
+            "use a regional deployment ('Standard') inside the zone, or allow the whole data zone",
+        )
+    return None

@@ -41,7 +41,8 @@ RES-OUT-OF-POLICY      a measurement of a target the policy does not list: repor
                        counted as compliance (SKIPPED)
 RES-PRIVATE-LINK       private_link declared but not proven: the CNAME chain passes no
                        privatelink.* zone, or the answer is public (INCONCLUSIVE)
-RES-DEPLOYMENT         a 'global' deployment under a zone that is not worldwide (VIOLATION)
+RES-DEPLOYMENT         a 'global' deployment, or a 'datazone' one whose data zone reaches outside the zone
+                       (VIOLATION; INCONCLUSIVE when the data zone cannot be told)
 RES-STALE-DATA         a data source older than evidence.max_data_age, or undated (WARNING)
 RES-SERVING-REGION     the HTTPS response names its serving region (x-ms-region…): outside the
                        allowed countries (VIOLATION), not the declared region (WARNING)
@@ -81,7 +82,7 @@ RULES: dict[str, str] = {
     "RES-NO-MEASUREMENT": "A policy endpoint has no measurement",
     "RES-OUT-OF-POLICY": "A measurement of a target the policy does not list",
     "RES-PRIVATE-LINK": "A declared private link is not proven by DNS (privatelink.* CNAME and a private answer)",
-    "RES-DEPLOYMENT": "A 'global' deployment may process prompts outside the allowed countries",
+    "RES-DEPLOYMENT": "The deployment type (global, or a wider data zone) may process prompts outside the zone",
     "RES-STALE-DATA": "A data source is older than evidence.max_data_age allows, or undated",
     "RES-SERVING-REGION": "The endpoint's response names a serving region outside the zone or not the declared one",
 }

@@ -18,7 +18,7 @@ from mistral_sov.core.physics import bounds
 from mistral_sov.core.policy import Zones
 from mistral_sov.core.residency import HopRow, HttpsEvidence, NotEvaluated, ResidencyDetails, TraceRecord
 from mistral_sov.core.trace import Hop, Resolution, canonical_address
-from mistral_sov.core.zones import COUNTRY_GROUPS, expand_countries
+from mistral_sov.core.zones import COUNTRY_GROUPS, deployment_problem, expand_countries
 from mistral_sov.services.verify_attribution import Attribution, Placed, attribute
 
 if TYPE_CHECKING:
@@ -335,16 +335,18 @@ class Judge:
 
     def deployment(self) -> None:
         t = self.target
-        if t.deployment != "global" or len(self.allowed) >= 150 or self.deployment_judged:
+        if self.deployment_judged:
+            return
+        problem = deployment_problem(t.deployment, t.region, self.allowed)
+        if problem is None:
             return
         self.deployment_judged = True
         self.add(
             "RES-DEPLOYMENT",
-            Verdict.VIOLATION,
-            f"{t.name} is a 'global' deployment: the provider may process prompts in any of its regions, "
-            "outside the allowed countries, whatever the network path shows",
-            hint="use a regional or data-zone deployment inside the zone (e.g. Azure OpenAI 'DataZone EU')",
-            evidence={"deployment": t.deployment},
+            Verdict.INCONCLUSIVE if problem.undetermined else Verdict.VIOLATION,
+            f"{t.name}: {problem.message}, whatever the network path shows",
+            hint=problem.hint,
+            evidence={"deployment": t.deployment, "region": t.region},
         )
 
     def located(self, att: Attribution, ttl: int | None) -> None:

@@ -44,6 +44,13 @@ def test_vantage_outside_the_zone_is_a_located_error(tmp_path):
 def test_global_deployment_warns_and_max_data_age_keys_are_checked(tmp_path):
     res = validate(tmp_path, BASE + "endpoints:\n  - name: g\n    url: https://g.example.eu\n    deployment: global\n")
     assert res.code == 0 and "warning: endpoints[0].deployment" in res.err
+    res = validate(
+        tmp_path,
+        BASE.replace("[EU]", "[DE]")
+        + "endpoints:\n  - name: dz\n    url: https://dz.example.eu\n    region: azure:germanywestcentral\n"
+        "    deployment: datazone\n",
+    )
+    assert res.code == 0 and "warning: endpoints[0].deployment" in res.err and "EU data zone" in res.err
     res = validate(tmp_path, BASE + "evidence:\n  max_data_age: {rangez: 3}\n")
     assert res.code == 2 and "rangez" in res.err
     res = validate(tmp_path, BASE + "evidence:\n  max_data_age: {ranges: 0}\n")

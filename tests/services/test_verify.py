@@ -253,3 +253,23 @@ def test_residency_global_deployment_is_a_violation_under_an_eu_zone(range_index
         address="3.120.0.10",
     )
     assert "RES-DEPLOYMENT" not in rules(check)
+    target.deployment, target.region = "datazone", "azure:germanywestcentral"
+    check = judge_trace(
+        recorded("eu-all.json"),
+        target,
+        Zones(allowed_countries=["DE"]),
+        providers(range_index, feed),
+        vantage=parse_vantage("Frankfurt"),
+        address="3.120.0.10",
+    )
+    assert rules(check)["RES-DEPLOYMENT"] is Verdict.VIOLATION, "the EU data zone reaches outside a DE-only zone"
+    target.region = None
+    check = judge_trace(
+        recorded("eu-all.json"),
+        target,
+        Zones(allowed_countries=["EU"]),
+        providers(range_index, feed),
+        vantage=parse_vantage("Frankfurt"),
+        address="3.120.0.10",
+    )
+    assert rules(check)["RES-DEPLOYMENT"] is Verdict.INCONCLUSIVE, "a data zone that cannot be told is never a pass"
