@@ -20,7 +20,7 @@ def build_providers(
 ) -> Providers:
     """The attribution providers for the given files (iptocc + operators always)."""
     from mistral_sov.adapters.geo import ranges as ranges_mod
-    from mistral_sov.adapters.geo.countries import IptoccProvider
+    from mistral_sov.adapters.geo.countries import IptoccProvider, iptocc_sha256
     from mistral_sov.adapters.geo.geofeed import Geofeed
     from mistral_sov.adapters.geo.mmdb import MmdbDatabase
     from mistral_sov.adapters.geo.operators import OperatorTable
@@ -31,7 +31,12 @@ def build_providers(
     iptocc = IptoccProvider()
     providers.geo.append(iptocc)
     providers.sources.append(
-        SourceInfo("iptocc", iptocc.version, "country", {"note": "RIR registration country (embedded)"})
+        SourceInfo(
+            "iptocc",
+            iptocc.version,
+            "country",
+            {"note": "RIR registration country (embedded in the package's compiled module)", "sha256": iptocc_sha256()},
+        )
     )
     for path in geoip_dbs:
         db = MmdbDatabase(Path(path))

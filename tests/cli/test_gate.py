@@ -293,6 +293,8 @@ def test_gate_reports_list_the_residency_data_sources(repo):
     assert "residency data source" in got["json"]["residency_sources"]
     assert [r[0] for r in got["html"]["sources"]] == names
     assert {f"source:{n}" for n in names} <= set(got["junit"])
+    by_name = {s["name"]: s for s in got["json"]["source_ages"]}
+    assert len(by_name["iptocc"]["sha256"]) == 64 and len(by_name["operators"]["sha256"]) == 64
 
 
 POLICY_INVALID_ENDPOINT = """version: 1

@@ -8,6 +8,7 @@ it in the verdict; disagreement is still shown per hop.
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 
 from mistral_sov.core.attribution import REGISTRATION, GeoFact, is_internal
 
@@ -20,6 +21,21 @@ def _iptocc_version() -> str:
         return version("iptocc")
     except PackageNotFoundError:  # pragma: no cover - declared dependency
         return "unknown"
+
+
+@cache
+def iptocc_sha256() -> str:
+    """SHA-256 of iptocc's compiled module, which embeds its RIR database ('' if not found)."""
+    import hashlib
+    from importlib.util import find_spec
+
+    spec = find_spec("iptocc")
+    if spec is None or not spec.submodule_search_locations:
+        return ""
+    for folder in spec.submodule_search_locations:
+        for lib in sorted(Path(folder).glob("iptocc*.so")) + sorted(Path(folder).glob("iptocc*.pyd")):
+            return hashlib.sha256(lib.read_bytes()).hexdigest()
+    return ""
 
 
 class IptoccProvider:

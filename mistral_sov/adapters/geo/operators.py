@@ -55,6 +55,13 @@ class OperatorTable:
 
     def info(self) -> SourceInfo:
         published = self.version if len(self.version) == 10 and self.version[4] == "-" else ""
+        import hashlib
+
+        sha = hashlib.sha256(resources.path(RELATIVE).read_bytes()).hexdigest()
         return SourceInfo(
-            "operators", self.version, "operators", {"file": RELATIVE, "entries": str(len(self))}, published
+            "operators",
+            self.version,
+            "operators",
+            {"file": RELATIVE, "entries": str(len(self)), "sha256": sha},
+            published,
         )
