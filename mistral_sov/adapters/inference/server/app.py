@@ -531,7 +531,18 @@ class LocalServer:
             *self.extra_routes,
         ]
 
-        async def crashed(request: Any, exc: Exception) -> Any:  # audited by _Guard, which sees it re-raised
+        async def crashed(request: Any, exc: Exception) -> Any:
+            # audited here, before the 500 leaves: Starlette re-raises after sending it, and _Guard
+            # (which audits what escapes elsewhere) skips an exception already audited
+            self.record(
+                ident="-",
+                endpoint=str(request.url.path)[:200],
+                status=500,
+                started=time.perf_counter(),
+                usage={},
+                error=f"internal:{type(exc).__name__}",
+            )
+            exc.__dict__[_AUDITED] = True
             return error_response(500, f"internal error: {type(exc).__name__}", "server_error")
 
         inner = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_allowed, Exception: crashed})
@@ -539,6 +550,9 @@ class LocalServer:
 
     def close(self) -> None:
         return None
+
+
+_AUDITED = "_mistral_sov_audited"
 
 
 class _Guard:
@@ -565,6 +579,8 @@ class _Guard:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
+            if exc.__dict__.get(_AUDITED):
+                return  # the 500 was sent and audited by the app's exception handler
             self.server.record(
                 ident="-",
                 endpoint=str(scope.get("path", ""))[:200],
