@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from mistral_sov.adapters.exporters import EXPORTERS
 from mistral_sov.cli._ui import OutputFormat
 from mistral_sov.cli.common import DEFAULT_POLICY, OutputOption, PolicyOption
 
@@ -76,7 +77,7 @@ def export(  # noqa: PLR0917  (Typer maps each parameter to an option)
     ] = DEFAULT_OUT,
     formats: Annotated[
         list[str] | None,
-        typer.Option("--format", "-f", help="Format to export (repeatable; default: all)."),
+        typer.Option("--format", "-f", help=f"Format to export, repeatable (default: all): {', '.join(EXPORTERS)}."),
     ] = None,
     lang: Annotated[str, typer.Option("--lang", help="ADML/label languages, comma-separated.")] = DEFAULT_LANGS,
     check: Annotated[

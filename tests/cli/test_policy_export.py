@@ -192,3 +192,11 @@ def test_cli_diff(capsys, tmp_path: Path, policy: Path) -> None:
     assert code == 0 and "no effective difference" in stdout
     code, _, err = run(capsys, "policy", "diff", str(policy), str(tmp_path / "missing.yaml"))
     assert code == 2 and "not found" in err
+
+
+def test_help_lists_every_format(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "400")
+    code, out, _ = run(capsys, "policy", "export", "--help")
+    assert code == 0
+    line = next(x for x in out.splitlines() if "--format" in x)
+    assert all(name in line for name in EXPORTERS), line
